@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { DestinationStream } from 'pino'
+import type { Context } from './context.js'
+import type { Actor } from './auth/access.js'
+import { registerErrorHandling } from './errors.js'
+import { loggerOptions } from './logger.js'
+import { registerRoutes } from './routes/index.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    actor: Actor
+  }
+}
+
+export interface AppOptions {
+  /** Where logs go (tests capture them); default stdout. */
+  logStream?: DestinationStream
+}
+
+const CORS_HEADERS = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Allow-Headers': 'Authorization, Content-Type, Range, X-Request-Id, Accept',
+  'Access-Control-Allow-Methods': 'GET, HEAD, POST, PUT, DELETE, OPTIONS',
+  'Access-Control-Expose-Headers':
+    'Content-Range, Content-Length, ETag, X-Linked-Etag, X-Linked-Size, X-Repo-Commit, X-Error-Code, X-Error-Message, X-Request-Id, X-Total-Count, Link, Accept-Ranges',
+}
+
+function stripBase(url: string, base: string): string {
+  if (url === base || url.startsWith(`${base}/`) || url.startsWith(`${base}?`)) return url.slice(base.length) || '/'
+  return url
+}
+
+/** Builds the Fastify app around a context; never listens (main.ts and the tests do). */
+export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<FastifyInstance> {
+  // Serve every route below the public URL's path prefix, if it has one (spec 1.1).
+  const basePath = ctx.config.publicUrl ? new URL(ctx.config.publicUrl).pathname.replace(/\/+$/, '') : ''
+  const app = Fastify({
+    logger: loggerOptions(ctx.config.logLevel, options.logStream),
+    // Revisions and paths are parsed from the raw URL, but params must not be cut short either.
+    maxParamLength: 2048,
+    bodyLimit: 64 * 1024 * 1024,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'] ?? req.headers['x-amzn-trace-id']
+      return typeof given === 'string' && /^[\w.:=;-]{1,200}$/.test(given) ? given : randomUUID()
+    },
+    ...(basePath ? { rewriteUrl: (req: IncomingMessage) => stripBase(req.url ?? '/', basePath) } : {}),
+  })
+
+  registerErrorHandling(app)
+  app.decorateRequest('actor', null as unknown as Actor)
+  app.addHook('onRequest', async (request, reply) => {
+    reply.headers({ ...CORS_HEADERS, 'X-Request-Id': request.id })
+    request.actor = ctx.auth.actorFor(request.headers.authorization)
+  })
+  app.options('*', async (_request, reply) => reply.code(204).send())
+
+  // Body parsers the clients need (spec 13): LFS JSON, form-encoded paths-info; NDJSON commits
+  // and raw uploads are streamed by their routes, so those parsers hand the stream through.
+  app.addContentTypeParser('application/vnd.git-lfs+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'ignore'))
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    const out: Record<string, string | string[]> = {}
+    for (const [k, v] of new URLSearchParams(body as string)) {
+      const prev = out[k]
+      out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v]
+    }
+    done(null, out)
+  })
+  app.addContentTypeParser('application/x-ndjson', (_req, _payload, done) => done(null, undefined))
+
+  await registerRoutes(app, ctx)
+  return app
+}

@@ -1,0 +1,99 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import { randomBytes } from 'node:crypto'
+import type { Config } from './config.js'
+import { openDb, type Db } from '../storage/db/open.js'
+import { UsersRepo } from '../storage/db/users-repo.js'
+import { ReposRepo } from '../storage/db/repos-repo.js'
+import { LfsRepo } from '../storage/db/lfs-repo.js'
+import { SettingsRepo } from '../storage/db/settings-repo.js'
+import { FsBlobStore } from '../storage/blobs/fs-blob-store.js'
+import type { BlobStore } from '../storage/blobs/blob-store.js'
+import { RepoStore } from '../storage/git/repo-store.js'
+import { Authenticator } from './auth/authenticate.js'
+import { UrlSigner } from './auth/signed-url.js'
+import { generateToken, hashToken } from './auth/tokens.js'
+import { RepoService } from './services/repo-service.js'
+import { ContentService } from './services/content-service.js'
+import { CommitService } from './services/commit-service.js'
+import { LfsService } from './services/lfs-service.js'
+import { projectRoot } from './project-root.js'
+
+/** Everything the routes use, wired once. Nothing here listens or reads the environment. */
+export interface Context {
+  readonly config: Config
+  readonly db: Db
+  readonly users: UsersRepo
+  readonly blobs: BlobStore
+  readonly auth: Authenticator
+  readonly repos: RepoService
+  readonly content: ContentService
+  readonly commits: CommitService
+  readonly lfs: LfsService
+  /** The admin token generated on this start (null if configured or generated earlier): print it once. */
+  readonly generatedAdminToken: string | null
+  /** The base every absolute URL is built from (spec 1.1). */
+  publicUrl(): string
+  /**
+   * Tells the context the port actually bound, for the default public URL (`http://localhost:<port>`);
+   * tests pass the host they connect to.
+   */
+  setListenPort(port: number, host?: string): void
+  close(): void
+}
+
+export async function createContext(config: Config): Promise<Context> {
+  fs.mkdirSync(config.dataDir, { recursive: true })
+  const db = openDb(path.join(config.dataDir, 'hubd.sqlite'), path.join(projectRoot(), 'migrations'))
+  const users = new UsersRepo(db)
+  const reposTable = new ReposRepo(db)
+  const lfsTable = new LfsRepo(db)
+  const settings = new SettingsRepo(db)
+  const blobs = new FsBlobStore(path.join(config.dataDir, 'blobs'), { fsync: config.fsync })
+  const store = new RepoStore(path.join(config.dataDir, 'repos'))
+  await Promise.all([blobs.sweep(), store.sweep()])
+
+  let port = config.port
+  let host = 'localhost'
+  const publicUrl = () => config.publicUrl ?? `http://${host}:${port}`
+  const signer = new UrlSigner(Buffer.from(settings.getOrCreate('url-signing-key', () => randomBytes(32).toString('hex')), 'hex'))
+
+  const generatedAdminToken = bootstrapAdmin(users, config)
+  const content = new ContentService(store, lfsTable)
+  return {
+    config,
+    db,
+    users,
+    blobs,
+    auth: new Authenticator(users),
+    repos: new RepoService(reposTable, users, store, publicUrl),
+    content,
+    commits: new CommitService(store, reposTable, lfsTable, publicUrl),
+    lfs: new LfsService(lfsTable, blobs, signer, config, publicUrl),
+    generatedAdminToken,
+    publicUrl,
+    setListenPort(p: number, h?: string) {
+      port = p
+      if (h) host = h
+    },
+    close() {
+      db.close()
+    },
+  }
+}
+
+/**
+ * Ensures the admin user exists with a usable write token: the configured one, or on a first
+ * start without one, a generated token whose hash alone is stored.
+ */
+function bootstrapAdmin(users: UsersRepo, config: Config): string | null {
+  const admin = users.ensureUser(config.adminUser, { admin: true })
+  if (config.adminToken) {
+    users.addToken(admin.id, 'HUBD_ADMIN_TOKEN', 'write', hashToken(config.adminToken))
+    return null
+  }
+  if (users.activeTokenCount(admin.id) > 0) return null
+  const token = generateToken()
+  users.addToken(admin.id, 'bootstrap', 'write', hashToken(token))
+  return token
+}

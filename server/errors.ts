@@ -1,0 +1,109 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+
+/** The `X-Error-Code` values hub-py maps to exception classes. */
+export type HubErrorCode = 'RepoNotFound' | 'RevisionNotFound' | 'EntryNotFound' | 'GatedRepo'
+
+/**
+ * The one error type routes and services throw. The handler below turns it into the Hub's
+ * dialect: status, `X-Error-Code`, `X-Error-Message` and a `{"error": …}` body.
+ */
+export class HubError extends Error {
+  override name = 'HubError'
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly code?: HubErrorCode,
+    /** Extra fields merged into the JSON body (e.g. `url` on the create-repo 409). */
+    readonly body?: Record<string, unknown>,
+    /** Extra response headers (e.g. `X-Repo-Commit` on EntryNotFound, `Content-Range` on 416). */
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message)
+  }
+}
+
+export const INVALID_CREDENTIALS = 'Invalid credentials in Authorization header'
+export const BRANCH_UPDATED = 'The branch was updated since you opened this page. Please refresh and try again.'
+
+export const errors = {
+  repoNotFound: () => new HubError(404, 'Repository not found', 'RepoNotFound'),
+  revisionNotFound: (rev: string) => new HubError(404, `Invalid rev id: ${rev}`, 'RevisionNotFound'),
+  entryNotFound: (commit?: string, message = 'Entry not found') =>
+    new HubError(404, message, 'EntryNotFound', undefined, commit ? { 'X-Repo-Commit': commit } : undefined),
+  badRequest: (message: string) => new HubError(400, message),
+  unprocessable: (message: string) => new HubError(422, message),
+  /** No token where one is needed. */
+  unauthorized: (message = 'You must be authenticated to do this. Pass a token with "Authorization: Bearer hf_..."') =>
+    new HubError(401, message),
+  /** A token was sent but is unknown, revoked or malformed: exact Hub wording and no X-Error-Code (spec 1.6). */
+  invalidCredentials: () => new HubError(401, INVALID_CREDENTIALS),
+  forbidden: (message: string) => new HubError(403, message),
+  conflict: (message: string, body?: Record<string, unknown>) => new HubError(409, message, undefined, body),
+  preconditionFailed: (message = BRANCH_UPDATED) => new HubError(412, message),
+  tooLarge: (message: string) => new HubError(413, message),
+  rangeNotSatisfiable: (size: number) =>
+    new HubError(416, 'Requested range not satisfiable', undefined, undefined, { 'Content-Range': `bytes */${size}` }),
+  notImplemented: (message: string) => new HubError(501, message),
+  unavailable: (message: string) => new HubError(503, message),
+}
+
+/** Header values must be one line of printable ASCII (Node throws on control characters). */
+function headerSafe(message: string): string {
+  return message.replace(/[^\x20-\x7e]/g, '?').slice(0, 1000)
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** LFS routes add `message` to error bodies: git-lfs reads that key. */
+    lfsErrors?: boolean
+  }
+}
+
+function toHubError(err: FastifyError | Error): HubError | null {
+  if (err instanceof HubError) return err
+  const fe = err as FastifyError
+  if (fe.validation) return errors.badRequest(`Invalid request: ${fe.message}`)
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return errors.tooLarge('Request body is too large')
+  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new HubError(415, fe.message)
+  if (fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+    return errors.badRequest(fe.message)
+  }
+  if (err instanceof SyntaxError) return errors.badRequest(`Malformed JSON body: ${err.message}`)
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return new HubError(fe.statusCode, fe.message)
+  }
+  return null
+}
+
+/** Writes an error in the Hub's format. Exposed for routes that stream and must answer mid-way. */
+export function sendError(request: FastifyRequest, reply: FastifyReply, err: HubError): FastifyReply {
+  const message = headerSafe(err.message)
+  reply.code(err.status)
+  reply.header('X-Error-Message', message)
+  if (err.code) reply.header('X-Error-Code', err.code)
+  for (const [k, v] of Object.entries(err.headers ?? {})) reply.header(k, v)
+  if (request.method === 'HEAD') return reply.send()
+  const body: Record<string, unknown> = { error: err.message, ...err.body }
+  if (request.routeOptions.config?.lfsErrors) body.message = err.message
+  return reply.type('application/json; charset=utf-8').send(body)
+}
+
+/** The single place errors become responses; 500s are logged once here and masked. */
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const hubError = toHubError(err)
+    if (hubError) {
+      if (hubError.status >= 500) request.log.error({ err }, 'request failed')
+      return sendError(request, reply, hubError)
+    }
+    request.log.error({ err }, 'unexpected error')
+    return sendError(request, reply, new HubError(500, 'Internal server error'))
+  })
+
+  // @NOTE: unknown repo-shaped URLs must still look like RepoNotFound to hub-py (spec 0.3 trap 3).
+  app.setNotFoundHandler((request, reply) => {
+    const p = request.url.split('?')[0] ?? ''
+    const repoShaped = /^\/api\/(models|datasets|spaces|kernels)\//.test(p) || /\/(resolve|raw)\//.test(p)
+    return sendError(request, reply, repoShaped ? errors.repoNotFound() : new HubError(404, `Not found: ${request.method} ${p}`))
+  })
+}

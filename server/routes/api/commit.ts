@@ -1,0 +1,57 @@
+import { Type } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import type { Context } from '../../context.js'
+import { requireUser } from '../../auth/access.js'
+import { errors, HubError } from '../../errors.js'
+import { BodyTooLargeError, ndjsonLines } from '../../protocol/ndjson.js'
+import { queryBool } from '../../protocol/query.js'
+import { URL_PREFIX } from '../../protocol/repo-id.js'
+import { revisionFrom } from '../../protocol/url-path.js'
+import { ApiRepoParams, apiRepo, decoding, rawTail } from '../repo-params.js'
+
+const Answer = Type.Object({
+  success: Type.Boolean(),
+  commitOid: Type.String(),
+  commitUrl: Type.String(),
+  pullRequestUrl: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  hookOutput: Type.String(),
+})
+
+/**
+ * POST /api/{types}/{repo}/commit/{rev} (spec 6). The NDJSON body is streamed line by line into
+ * the commit service (it can be hundreds of megabytes), so it skips Fastify's body parsing.
+ */
+export function commitRoute(app: FastifyInstance, ctx: Context) {
+  app.post<{ Params: ApiRepoParams; Querystring: Record<string, unknown> }>(
+    '/api/:types/:ns/:name/commit/*',
+    { schema: { params: ApiRepoParams, response: { 200: Answer } } },
+    async (request) => {
+      const repo = apiRepo(ctx, request, request.params, 'write')
+      const user = requireUser(request.actor)
+      if (queryBool(request.query.create_pr)) {
+        throw errors.notImplemented('Pull requests (create_pr) are not supported by this server yet')
+      }
+      const type = request.headers['content-type'] ?? ''
+      if (!type.startsWith('application/x-ndjson')) {
+        throw new HubError(415, 'The commit body must be application/x-ndjson')
+      }
+      const rev = await decoding(() => revisionFrom(rawTail(request, 5)))
+      const ref = await ctx.commits.targetRef(repo, rev)
+      let result
+      try {
+        const lines = ndjsonLines(request.raw, ctx.config.maxCommitBody)
+        result = await ctx.commits.commit(repo, user, ref, lines, user.is_admin === 1)
+      } catch (err) {
+        if (err instanceof BodyTooLargeError) throw errors.tooLarge(`The commit body is larger than ${ctx.config.maxCommitBody} bytes`)
+        throw err
+      }
+      return {
+        success: true,
+        commitOid: result.commitOid,
+        commitUrl: `${ctx.publicUrl()}/${URL_PREFIX[repo.type]}${repo.namespace}/${repo.name}/commit/${result.commitOid}`,
+        pullRequestUrl: null,
+        hookOutput: '',
+      }
+    },
+  )
+}

@@ -1,0 +1,69 @@
+import { Type, type Static } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import type { Context } from '../../context.js'
+import { LfsAttributes } from '../../../storage/formats/gitattributes.js'
+import { GitIgnore } from '../../../storage/formats/gitignore.js'
+import { revisionFrom } from '../../protocol/url-path.js'
+import { uploadMode } from '../../services/upload-mode.js'
+import { ApiRepoParams, apiRepo, decoding, rawTail } from '../repo-params.js'
+import type { RepoRow } from '../../../storage/db/repos-repo.js'
+
+const Body = Type.Object(
+  {
+    files: Type.Array(
+      Type.Object({ path: Type.String(), sample: Type.Optional(Type.String()), size: Type.Integer({ minimum: 0 }) }, { additionalProperties: true }),
+      { maxItems: 1000 },
+    ),
+    gitIgnore: Type.Optional(Type.String()),
+    gitAttributes: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true },
+)
+
+const Answer = Type.Object({
+  files: Type.Array(
+    Type.Object({
+      path: Type.String(),
+      uploadMode: Type.Union([Type.Literal('lfs'), Type.Literal('regular')]),
+      shouldIgnore: Type.Boolean(),
+      oid: Type.Union([Type.String(), Type.Null()]),
+    }),
+  ),
+})
+
+/** POST /api/{types}/{repo}/preupload/{rev} (spec 5.3): one answer for every requested path. */
+export function preuploadRoute(app: FastifyInstance, ctx: Context) {
+  app.post<{ Params: ApiRepoParams; Body: Static<typeof Body> }>(
+    '/api/:types/:ns/:name/preupload/*',
+    { schema: { params: ApiRepoParams, body: Body, response: { 200: Answer } } },
+    async (request) => {
+      const repo = apiRepo(ctx, request, request.params, 'write')
+      const rev = await decoding(() => revisionFrom(rawTail(request, 5)))
+      const { commit } = await ctx.content.resolve(repo, rev)
+      const readText = async (path: string) => {
+        const e = await ctx.content.entry(repo, commit, path)
+        return e?.type === 'file' && !e.lfs ? (await ctx.content.readBlob(repo, e.oid)).toString('utf8') : ''
+      }
+      const attrs = new LfsAttributes(request.body.gitAttributes ?? (await readText('.gitattributes')))
+      const ignore = new GitIgnore(request.body.gitIgnore ?? (await readText('.gitignore')))
+      const files = []
+      for (const f of request.body.files) {
+        const sample = Buffer.from(f.sample ?? '', 'base64')
+        files.push({
+          path: f.path,
+          uploadMode: uploadMode({ path: f.path, size: f.size, sample }, attrs, ctx.config.lfsThreshold),
+          shouldIgnore: ignore.ignores(f.path),
+          oid: await currentOid(ctx, repo, commit, f.path),
+        })
+      }
+      return { files }
+    },
+  )
+}
+
+/** The id py compares with to skip unchanged files: sha256 for LFS files, git blob id otherwise. */
+async function currentOid(ctx: Context, repo: RepoRow, commit: string, path: string): Promise<string | null> {
+  const e = await ctx.content.entry(repo, commit, path)
+  if (e?.type !== 'file') return null
+  return e.lfs ? e.lfs.oid : e.oid
+}

@@ -1,0 +1,30 @@
+import { Type, type Static } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import type { Context } from '../../context.js'
+import { requireUser } from '../../auth/access.js'
+import { errors } from '../../errors.js'
+import { parseRepoType } from '../../protocol/repo-id.js'
+
+const Body = Type.Object(
+  {
+    name: Type.String(),
+    organization: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    type: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  },
+  { additionalProperties: true },
+)
+
+/** DELETE /api/repos/delete (spec 3.2): a DELETE with a JSON body. */
+export function reposDeleteRoute(app: FastifyInstance, ctx: Context) {
+  app.delete<{ Body: Static<typeof Body> }>('/api/repos/delete', { schema: { body: Body } }, async (request) => {
+    const user = requireUser(request.actor)
+    const type = parseRepoType(request.body.type)
+    if (!type) throw errors.badRequest(`Unknown repo type "${String(request.body.type)}"`)
+    let namespace = request.body.organization || user.name
+    let name = request.body.name
+    if (!request.body.organization && name.includes('/')) [namespace, name] = name.split('/', 2) as [string, string]
+    const repo = ctx.repos.get(type, namespace, name, request.actor, 'write')
+    await ctx.repos.remove(repo)
+    return {}
+  })
+}

@@ -1,0 +1,61 @@
+import type { FastifyInstance } from 'fastify'
+import type { Context } from '../../context.js'
+import { errors } from '../../errors.js'
+import { queryBool } from '../../protocol/query.js'
+import { revisionAndPath } from '../../protocol/url-path.js'
+import { TreeEntrySchema, toWireEntry } from '../../schemas/tree-entry.js'
+import { Type } from '@sinclair/typebox'
+import { decodeCursor, encodeCursor } from '../../protocol/cursor.js'
+import { ApiRepoParams, apiRepo, decoding, rawTail } from '../repo-params.js'
+
+const PAGE = 1000
+const PAGE_EXPANDED = 50
+
+/**
+ * GET /api/{types}/{repo}/tree/{rev}[/{path}] (spec 4.1), paginated with an absolute `Link`
+ * that keeps the query as received. The cursor names the last path of the previous page.
+ */
+export function treeRoute(app: FastifyInstance, ctx: Context) {
+  app.get<{ Params: ApiRepoParams; Querystring: Record<string, unknown> }>(
+    '/api/:types/:ns/:name/tree/*',
+    { schema: { params: ApiRepoParams, response: { 200: Type.Array(TreeEntrySchema) } } },
+    async (request, reply) => {
+      const repo = apiRepo(ctx, request, request.params, 'read')
+      const { rev, path } = await decoding(() =>
+        revisionAndPath(rawTail(request, 5), (name) => ctx.content.isRef(repo, name)),
+      )
+      const { commit } = await ctx.content.resolve(repo, rev)
+      const cleanPath = path.replace(/\/+$/, '')
+      const entries = await ctx.content.list(repo, commit, cleanPath, queryBool(request.query.recursive))
+      if (!entries) throw errors.entryNotFound(commit, `Entry not found: ${cleanPath}`)
+      const expand = queryBool(request.query.expand)
+      const limit = expand ? PAGE_EXPANDED : PAGE
+      let start = 0
+      if (typeof request.query.cursor === 'string') {
+        const after = decodeCursor(request.query.cursor)
+        if (after === null) throw errors.badRequest('Invalid cursor')
+        start = lowerBound(entries, after)
+      }
+      const page = entries.slice(start, start + limit)
+      if (start + limit < entries.length) {
+        const url = new URL(request.url, 'http://x')
+        url.searchParams.set('cursor', encodeCursor(page[page.length - 1]!.path))
+        reply.header('Link', `<${ctx.publicUrl()}${url.pathname}${url.search}>; rel="next"`)
+      }
+      return page.map(toWireEntry)
+    },
+  )
+}
+
+/** Index of the first entry whose path sorts after `after` (byte-wise, as the listing is sorted). */
+function lowerBound(entries: { path: string }[], after: string): number {
+  const key = Buffer.from(after)
+  let lo = 0
+  let hi = entries.length
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (Buffer.compare(Buffer.from(entries[mid]!.path), key) <= 0) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}

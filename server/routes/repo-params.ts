@@ -1,0 +1,50 @@
+import { Type, type Static } from '@sinclair/typebox'
+import type { FastifyRequest } from 'fastify'
+import type { RepoRow, RepoType } from '../../storage/db/repos-repo.js'
+import type { Action } from '../auth/access.js'
+import type { Context } from '../context.js'
+import { errors } from '../errors.js'
+import { TYPE_BY_SEGMENT } from '../protocol/repo-id.js'
+import { BadEncodingError, rawSegments } from '../protocol/url-path.js'
+
+/** `/api/{types}/{ns}/{name}/…` parameters. */
+export const ApiRepoParams = Type.Object({
+  types: Type.Union([Type.Literal('models'), Type.Literal('datasets'), Type.Literal('spaces')]),
+  ns: Type.String(),
+  name: Type.String(),
+  '*': Type.Optional(Type.String()),
+})
+export type ApiRepoParams = Static<typeof ApiRepoParams>
+
+/** `/{prefix}{ns}/{name}/…` parameters of file and git URLs (the type comes from the prefix). */
+export const FileRepoParams = Type.Object({ ns: Type.String(), name: Type.String(), '*': Type.Optional(Type.String()) })
+export type FileRepoParams = Static<typeof FileRepoParams>
+
+/** The three file-URL prefixes and the repo type each serves. */
+export const FILE_PREFIXES: readonly { prefix: string; type: RepoType }[] = [
+  { prefix: '', type: 'model' },
+  { prefix: '/datasets', type: 'dataset' },
+  { prefix: '/spaces', type: 'space' },
+]
+
+export function apiRepo(ctx: Context, request: FastifyRequest, params: ApiRepoParams, action: Action): RepoRow {
+  return ctx.repos.get(TYPE_BY_SEGMENT[params.types]!, params.ns, params.name, request.actor, action)
+}
+
+/**
+ * The raw (still percent-encoded) URL segments after the first `skip` ones. Revisions and paths
+ * are parsed from these, never from Fastify's decoded params (spec 1.4).
+ */
+export function rawTail(request: FastifyRequest, skip: number): string[] {
+  return rawSegments(request.url).slice(skip)
+}
+
+/** Maps a bad percent-encoding to a 400 instead of a 500. */
+export async function decoding<T>(fn: () => Promise<T> | T): Promise<T> {
+  try {
+    return await fn()
+  } catch (err) {
+    if (err instanceof BadEncodingError) throw errors.badRequest(err.message)
+    throw err
+  }
+}

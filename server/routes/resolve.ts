@@ -1,0 +1,77 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Context } from '../context.js'
+import { errors, HubError } from '../errors.js'
+import { parseRange } from '../protocol/range.js'
+import { revisionAndPath } from '../protocol/url-path.js'
+import { BlobNotFoundError } from '../../storage/blobs/blob-store.js'
+import { contentTypeFor, contentDisposition } from '../protocol/content-type.js'
+import { FILE_PREFIXES, FileRepoParams, decoding, rawTail } from './repo-params.js'
+
+const HEX40 = /^[0-9a-f]{40}$/
+
+/**
+ * GET|HEAD /{prefix}{repo}/resolve/{rev}/{path} and …/raw/… (spec 7), served directly (mode A):
+ * LFS content streams from the blob store with Range support, metadata comes from the index.
+ * `raw` serves the git blob as stored (the pointer, for LFS files).
+ */
+export function resolveRoute(app: FastifyInstance, ctx: Context) {
+  for (const { prefix, type } of FILE_PREFIXES) {
+    const skip = (prefix ? 1 : 0) + 3
+    for (const kind of ['resolve', 'raw'] as const) {
+      app.route<{ Params: FileRepoParams }>({
+        method: ['GET', 'HEAD'],
+        url: `${prefix}/:ns/:name/${kind}/*`,
+        schema: { params: FileRepoParams },
+        handler: async (request, reply) => {
+          const repo = ctx.repos.get(type, request.params.ns, request.params.name, request.actor, 'read')
+          const { rev, path } = await decoding(() =>
+            revisionAndPath(rawTail(request, skip), (name) => ctx.content.isRef(repo, name)),
+          )
+          const { commit } = await ctx.content.resolve(repo, rev)
+          const entry = path === '' ? null : await ctx.content.entry(repo, commit, path)
+          if (!entry || entry.type !== 'file') throw errors.entryNotFound(commit)
+          const lfs = kind === 'resolve' ? entry.lfs : null
+          const size = lfs ? lfs.size : kind === 'raw' && entry.lfs ? entry.lfs.pointerSize : entry.size
+          const etag = `"${lfs ? lfs.oid : entry.oid}"`
+          reply.headers({
+            'X-Repo-Commit': commit,
+            ETag: etag,
+            'Accept-Ranges': 'bytes',
+            'Content-Type': contentTypeFor(path),
+            'Content-Disposition': contentDisposition(path),
+            'Cache-Control': HEX40.test(rev) && repo.private === 0 ? 'public, max-age=31536000, immutable' : 'private, no-cache',
+          })
+          if (lfs) reply.headers({ 'X-Linked-Etag': etag, 'X-Linked-Size': String(lfs.size) })
+          if (request.headers['if-none-match'] === etag) return reply.code(304).send()
+          return sendBody(ctx, request, reply, { size, lfsOid: lfs?.oid ?? null, blobOid: entry.oid, repo })
+        },
+      })
+    }
+  }
+}
+
+async function sendBody(
+  ctx: Context,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  f: { size: number; lfsOid: string | null; blobOid: string; repo: Parameters<Context['content']['readBlob']>[0] },
+) {
+  const range = request.method === 'HEAD' ? ({ kind: 'full' } as const) : parseRange(request.headers.range, f.size)
+  if (range.kind === 'unsatisfiable') throw errors.rangeNotSatisfiable(f.size)
+  const start = range.kind === 'partial' ? range.start : 0
+  const end = range.kind === 'partial' ? range.end : f.size - 1
+  if (range.kind === 'partial') reply.code(206).header('Content-Range', `bytes ${start}-${end}/${f.size}`)
+  reply.header('Content-Length', String(f.size === 0 ? 0 : end - start + 1))
+  if (request.method === 'HEAD') return reply.send()
+  if (!f.lfsOid) {
+    const blob = await ctx.content.readBlob(f.repo, f.blobOid)
+    return reply.send(range.kind === 'partial' ? blob.subarray(start, end + 1) : blob)
+  }
+  if (f.size === 0) return reply.send(Buffer.alloc(0))
+  try {
+    return reply.send(await ctx.blobs.read(f.lfsOid, { start, end }))
+  } catch (err) {
+    if (err instanceof BlobNotFoundError) throw new HubError(500, 'The LFS object of this file is missing from storage')
+    throw err
+  }
+}

@@ -1,0 +1,154 @@
+import type { RepoRow } from '../../storage/db/repos-repo.js'
+import type { GitBlobInfo, LfsRepo } from '../../storage/db/lfs-repo.js'
+import { parsePointer, MAX_POINTER_SIZE } from '../../storage/formats/lfs-pointer.js'
+import type { CommitInfo, GitRepo, ResolvedRev, TreeEntry } from '../../storage/git/git-repo.js'
+import type { RepoStore } from '../../storage/git/repo-store.js'
+import { errors } from '../errors.js'
+import { Lru } from './lru.js'
+
+export interface LfsInfo {
+  oid: string
+  size: number
+  pointerSize: number
+}
+
+export interface FileEntry {
+  type: 'file'
+  path: string
+  /** Git blob id (of the pointer, for LFS files). */
+  oid: string
+  /** Real size: the object's size for LFS files. */
+  size: number
+  lfs: LfsInfo | null
+}
+
+export interface DirEntry {
+  type: 'directory'
+  path: string
+  oid: string
+  size: 0
+}
+
+export type Entry = FileEntry | DirEntry
+
+/**
+ * Reads what a repository holds at a revision: resolution, commits, entries and listings. Every
+ * cache here is keyed by commit or object id, which never change meaning, so none needs invalidating;
+ * only refs are read afresh on each request (several processes may move them).
+ */
+export class ContentService {
+  private readonly commits = new Lru<string, CommitInfo>(4096)
+  private readonly entries = new Lru<string, Entry | null>(16384)
+  private readonly listings = new Lru<string, Entry[] | null>(64)
+
+  constructor(
+    private readonly store: RepoStore,
+    private readonly lfs: LfsRepo,
+  ) {}
+
+  git(repo: RepoRow): GitRepo {
+    return this.store.open(repo.id)
+  }
+
+  /** Resolves a revision or throws RevisionNotFound (spec 1.5). */
+  async resolve(repo: RepoRow, rev: string): Promise<ResolvedRev> {
+    const resolved = await this.git(repo).resolve(rev, repo.default_branch)
+    if (!resolved) throw errors.revisionNotFound(rev)
+    return resolved
+  }
+
+  /** Whether `name` is an existing branch or tag (for revisions sent unencoded with slashes). */
+  async isRef(repo: RepoRow, name: string): Promise<boolean> {
+    const git = this.git(repo)
+    return (await git.readRef(`refs/heads/${name}`)) !== null || (await git.readRef(`refs/tags/${name}`)) !== null
+  }
+
+  async commit(repo: RepoRow, oid: string): Promise<CommitInfo> {
+    const key = `${repo.id}:${oid}`
+    let c = this.commits.get(key)
+    if (!c) {
+      c = await this.git(repo).readCommit(oid)
+      this.commits.set(key, c)
+    }
+    return c
+  }
+
+  /** The file or folder at `path` (root for ''), or null. */
+  async entry(repo: RepoRow, commit: string, path: string): Promise<Entry | null> {
+    const key = `${repo.id}:${commit}:${path}`
+    const cached = this.entries.get(key)
+    if (cached !== undefined) return cached
+    const git = this.git(repo)
+    const { tree } = await this.commit(repo, commit)
+    const raw = await git.entryAt(tree, path)
+    const entry = raw ? (await this.describe(git, [raw]))[0]! : null
+    this.entries.set(key, entry)
+    return entry
+  }
+
+  /**
+   * Entries below the folder `path` (direct children, or all descendants with folders included),
+   * sorted byte-wise by path. Null when `path` is missing or is a file.
+   */
+  async list(repo: RepoRow, commit: string, path: string, recursive: boolean): Promise<Entry[] | null> {
+    const key = `${repo.id}:${commit}:${recursive ? 'r' : 'n'}:${path}`
+    const cached = this.listings.get(key)
+    if (cached !== undefined) return cached
+    const dir = await this.entry(repo, commit, path)
+    let result: Entry[] | null = null
+    if (dir?.type === 'directory') {
+      const git = this.git(repo)
+      const raw: TreeEntry[] = []
+      await this.walk(git, dir.oid, path, recursive, raw)
+      result = await this.describe(git, raw)
+      result.sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)))
+    }
+    this.listings.set(key, result)
+    return result
+  }
+
+  /** Every file at the commit (repo info `siblings`). */
+  async files(repo: RepoRow, commit: string): Promise<FileEntry[]> {
+    const all = (await this.list(repo, commit, '', true)) ?? []
+    return all.filter((e): e is FileEntry => e.type === 'file')
+  }
+
+  private async walk(git: GitRepo, tree: string, prefix: string, recursive: boolean, out: TreeEntry[]): Promise<void> {
+    for (const e of await git.readTree(tree)) {
+      const path = prefix ? `${prefix}/${e.path}` : e.path
+      if (e.type === 'commit') continue // submodules are not files
+      out.push({ ...e, path })
+      if (recursive && e.type === 'tree') await this.walk(git, e.oid, path, true, out)
+    }
+  }
+
+  /** Adds sizes and LFS facts to raw tree entries, from the blob index (reading unknown blobs once). */
+  private async describe(git: GitRepo, raw: TreeEntry[]): Promise<Entry[]> {
+    const blobOids = raw.filter((e) => e.type === 'blob').map((e) => e.oid)
+    const known = this.lfs.blobs(blobOids)
+    const learned: GitBlobInfo[] = []
+    for (const oid of blobOids) {
+      if (known.has(oid)) continue
+      const info = blobInfo(oid, await git.readBlob(oid))
+      known.set(oid, info)
+      learned.push(info)
+    }
+    if (learned.length) this.lfs.recordBlobs(learned)
+    return raw.map((e): Entry => {
+      if (e.type !== 'blob') return { type: 'directory', path: e.path, oid: e.oid, size: 0 }
+      const info = known.get(e.oid)!
+      const lfs = info.lfs_oid ? { oid: info.lfs_oid, size: info.lfs_size!, pointerSize: info.size } : null
+      return { type: 'file', path: e.path, oid: e.oid, size: lfs ? lfs.size : info.size, lfs }
+    })
+  }
+
+  readBlob(repo: RepoRow, oid: string): Promise<Buffer> {
+    return this.git(repo).readBlob(oid)
+  }
+}
+
+/** Index facts for a blob's content: its size, and the object it points to if it is an LFS pointer. */
+export function blobInfo(oid: string, content: Uint8Array): GitBlobInfo {
+  const pointer = content.byteLength <= MAX_POINTER_SIZE ? parsePointer(content) : null
+  return { oid, size: content.byteLength, lfs_oid: pointer?.oid ?? null, lfs_size: pointer?.size ?? null }
+}

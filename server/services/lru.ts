@@ -1,0 +1,21 @@
+/** A small LRU map for immutable facts (keyed by content ids, so it never needs invalidation). */
+export class Lru<K, V> {
+  private readonly map = new Map<K, V>()
+
+  constructor(private readonly max: number) {}
+
+  get(key: K): V | undefined {
+    const v = this.map.get(key)
+    if (v !== undefined) {
+      this.map.delete(key)
+      this.map.set(key, v)
+    }
+    return v
+  }
+
+  set(key: K, value: V): void {
+    this.map.delete(key)
+    this.map.set(key, value)
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as K)
+  }
+}

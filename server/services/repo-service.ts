@@ -1,0 +1,105 @@
+import { newId } from '../../storage/db/ids.js'
+import { RepoExistsError, type ReposRepo, type RepoRow, type RepoType } from '../../storage/db/repos-repo.js'
+import type { UsersRepo } from '../../storage/db/users-repo.js'
+import { DEFAULT_GITATTRIBUTES } from '../../storage/formats/gitattributes.js'
+import { casRef } from '../../storage/git/ref-cas.js'
+import type { RepoStore } from '../../storage/git/repo-store.js'
+import { authorize, requireUser, type Action, type Actor } from '../auth/access.js'
+import { errors } from '../errors.js'
+import { RESERVED_NAMESPACES, repoPartProblem, URL_PREFIX } from '../protocol/repo-id.js'
+import { TreeEditor } from '../../storage/git/tree-edit.js'
+import { authorOf } from './identity.js'
+
+export interface CreateRepoInput {
+  type: RepoType
+  namespace: string
+  name: string
+  private: boolean
+  sdk: string | null
+  files: { path: string; content: Buffer }[]
+}
+
+/** Finds repositories with an access check, creates and deletes them. */
+export class RepoService {
+  constructor(
+    private readonly repos: ReposRepo,
+    private readonly users: UsersRepo,
+    private readonly store: RepoStore,
+    private readonly publicUrl: () => string,
+  ) {}
+
+  /** The repo if `actor` may do `action` on it; otherwise the Hub's error (RepoNotFound for unreadable). */
+  get(type: RepoType, namespace: string, name: string, actor: Actor, action: Action): RepoRow {
+    const repo = this.repos.find(type, namespace, name)
+    if (!repo) {
+      if (action === 'write' && actor.badToken) throw errors.invalidCredentials()
+      throw errors.repoNotFound()
+    }
+    authorize(actor, action, repo)
+    return repo
+  }
+
+  byId(id: string): RepoRow | undefined {
+    return this.repos.findById(id)
+  }
+
+  url(repo: Pick<RepoRow, 'type' | 'namespace' | 'name'>): string {
+    return `${this.publicUrl()}/${URL_PREFIX[repo.type]}${repo.namespace}/${repo.name}`
+  }
+
+  /** Creates the repository with its initial commit on main (spec 3.1: clients assume main exists). */
+  async create(actor: Actor, input: CreateRepoInput): Promise<RepoRow> {
+    const user = requireUser(actor)
+    for (const [part, what] of [
+      [input.namespace, 'namespace'],
+      [input.name, 'repository name'],
+    ] as const) {
+      const problem = repoPartProblem(part, what)
+      if (problem) throw errors.unprocessable(`Invalid repo id "${input.namespace}/${input.name}": ${problem}`)
+    }
+    if (RESERVED_NAMESPACES.has(input.namespace.toLowerCase())) {
+      throw errors.unprocessable(`"${input.namespace}" is a reserved name and cannot be a namespace`)
+    }
+    const mayCreate = user.is_admin === 1 || user.name.toLowerCase() === input.namespace.toLowerCase()
+    if (!mayCreate || actor.token?.role !== 'write') {
+      throw errors.forbidden(`You don't have the rights to create a repository under the namespace "${input.namespace}"`)
+    }
+    const existing = this.repos.find(input.type, input.namespace, input.name)
+    if (existing) return this.conflict(existing)
+    const owner = this.users.findByName(input.namespace)
+    // Canonical casing of an existing namespace wins over what the caller typed.
+    const namespace = owner?.name ?? input.namespace
+    const id = newId()
+    await this.store.create(id, 'main', async (git) => {
+      const editor = new TreeEditor(git, null)
+      const files = new Map<string, Buffer>([['.gitattributes', Buffer.from(DEFAULT_GITATTRIBUTES)]])
+      for (const f of input.files) files.set(f.path, f.content)
+      for (const [path, content] of files) await editor.apply({ kind: 'put', path, oid: await git.writeBlob(content) })
+      const commit = await git.writeCommit({
+        tree: await editor.write(),
+        parents: [],
+        message: 'initial commit',
+        author: authorOf(user.name, this.publicUrl()),
+      })
+      await casRef(git.gitdir, 'refs/heads/main', null, commit)
+    })
+    try {
+      return this.repos.create({ id, type: input.type, namespace, name: input.name, private: input.private, sdk: input.sdk })
+    } catch (err) {
+      await this.store.remove(id)
+      if (err instanceof RepoExistsError) return this.conflict(this.repos.find(input.type, input.namespace, input.name)!)
+      throw err
+    }
+  }
+
+  private conflict(existing: RepoRow): never {
+    const kind = existing.type === 'model' ? 'model' : existing.type
+    throw errors.conflict(`You already created this ${kind} repo`, { url: this.url(existing) })
+  }
+
+  /** Deletes the row first (the repo vanishes at once), then its files. */
+  async remove(repo: RepoRow): Promise<void> {
+    this.repos.remove(repo.id)
+    await this.store.remove(repo.id)
+  }
+}

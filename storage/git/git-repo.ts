@@ -1,0 +1,172 @@
+import git from 'isomorphic-git'
+import { atomicFs } from './atomic-fs.js'
+import { readRef } from './ref-cas.js'
+
+export interface TreeEntry {
+  mode: string
+  path: string
+  oid: string
+  type: 'blob' | 'tree' | 'commit'
+}
+
+export interface CommitInfo {
+  oid: string
+  tree: string
+  parents: string[]
+  message: string
+  author: { name: string; email: string; timestamp: number; timezoneOffset: number }
+  committer: { name: string; email: string; timestamp: number; timezoneOffset: number }
+}
+
+export interface Identity {
+  name: string
+  email: string
+}
+
+/** What a revision string resolved to. */
+export interface ResolvedRev {
+  commit: string
+  /** The full ref name when the revision named a ref (`refs/heads/main`), else null. */
+  ref: string | null
+}
+
+const HEX40 = /^[0-9a-f]{40}$/
+const HEX_PREFIX = /^[0-9a-f]{7,39}$/
+
+/** Errors isomorphic-git throws for a missing object or ref. */
+export function isNotFound(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code
+  return code === 'NotFoundError' || code === 'ReadObjectFail' || code === 'AmbiguousError'
+}
+
+/**
+ * One bare repository. The only importer of isomorphic-git, with one long-lived object cache per
+ * repository (without it every read reloads and re-verifies whole packs) and the atomic fs client.
+ */
+export class GitRepo {
+  private readonly cache: object = {}
+
+  constructor(readonly gitdir: string) {}
+
+  private get base() {
+    return { fs: atomicFs, gitdir: this.gitdir, cache: this.cache }
+  }
+
+  static async init(gitdir: string, defaultBranch: string): Promise<GitRepo> {
+    await git.init({ fs: atomicFs, gitdir, bare: true, defaultBranch })
+    return new GitRepo(gitdir)
+  }
+
+  /** Reads a full ref name (`refs/heads/x`) to its target, without peeling. */
+  readRef(ref: string): Promise<string | null> {
+    return readRef(this.gitdir, ref)
+  }
+
+  /** Follows annotated tags down to the commit they name. */
+  async peelToCommit(oid: string): Promise<string | null> {
+    for (let depth = 0; depth < 10; depth++) {
+      let obj: Awaited<ReturnType<typeof git.readObject>>
+      try {
+        obj = await git.readObject({ ...this.base, oid, format: 'parsed' })
+      } catch (err) {
+        if (isNotFound(err)) return null
+        throw err
+      }
+      if (obj.type === 'commit') return oid
+      if (obj.type !== 'tag') return null
+      oid = (obj.object as { object: string }).object
+    }
+    return null
+  }
+
+  /**
+   * Resolves a revision per spec 1.5: HEAD/empty → default branch, full ref names, a 40-hex commit,
+   * a branch, a tag, then a unique hex prefix of at least 7 characters. Null if nothing matches.
+   */
+  async resolve(rev: string, defaultBranch: string): Promise<ResolvedRev | null> {
+    if (rev === '' || rev === 'HEAD') rev = defaultBranch
+    const candidates: string[] = []
+    if (/^refs\/(heads|tags|pr|convert)\/./.test(rev)) candidates.push(rev)
+    else if (HEX40.test(rev)) {
+      const commit = await this.peelToCommit(rev)
+      if (commit) return { commit, ref: null }
+    }
+    if (!rev.startsWith('refs/')) candidates.push(`refs/heads/${rev}`, `refs/tags/${rev}`)
+    for (const ref of candidates) {
+      if (!validRefName(ref)) continue
+      const target = await this.readRef(ref)
+      if (target) {
+        const commit = await this.peelToCommit(target)
+        if (commit) return { commit, ref }
+      }
+    }
+    if (HEX_PREFIX.test(rev)) {
+      try {
+        const oid = await git.expandOid({ ...this.base, oid: rev })
+        const commit = await this.peelToCommit(oid)
+        if (commit) return { commit, ref: null }
+      } catch (err) {
+        if (!isNotFound(err)) throw err
+      }
+    }
+    return null
+  }
+
+  async readCommit(oid: string): Promise<CommitInfo> {
+    const { commit } = await git.readCommit({ ...this.base, oid })
+    return { oid, tree: commit.tree, parents: commit.parent, message: commit.message, author: commit.author, committer: commit.committer }
+  }
+
+  async readTree(oid: string): Promise<TreeEntry[]> {
+    const { tree } = await git.readTree({ ...this.base, oid })
+    return tree as TreeEntry[]
+  }
+
+  async readBlob(oid: string): Promise<Buffer> {
+    const { blob } = await git.readBlob({ ...this.base, oid })
+    return Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength)
+  }
+
+  /**
+   * The entry at `path` in a tree (walking one tree per segment), or null. The empty path is the
+   * root tree itself.
+   */
+  async entryAt(rootTree: string, path: string): Promise<TreeEntry | null> {
+    let entry: TreeEntry = { mode: '040000', path: '', oid: rootTree, type: 'tree' }
+    if (path === '') return entry
+    for (const name of path.split('/')) {
+      if (entry.type !== 'tree') return null
+      const found = (await this.readTree(entry.oid)).find((e) => e.path === name)
+      if (!found) return null
+      entry = found
+    }
+    return { ...entry, path }
+  }
+
+  writeBlob(content: Uint8Array): Promise<string> {
+    return git.writeBlob({ fs: atomicFs, gitdir: this.gitdir, blob: content })
+  }
+
+  writeTree(entries: TreeEntry[]): Promise<string> {
+    return git.writeTree({ fs: atomicFs, gitdir: this.gitdir, tree: entries })
+  }
+
+  writeCommit(c: { tree: string; parents: string[]; message: string; author: Identity; when?: Date }): Promise<string> {
+    const when = c.when ?? new Date()
+    const person = { ...c.author, timestamp: Math.floor(when.getTime() / 1000), timezoneOffset: 0 }
+    return git.writeCommit({
+      fs: atomicFs,
+      gitdir: this.gitdir,
+      commit: { tree: c.tree, parent: c.parents, message: c.message, author: person, committer: person },
+    })
+  }
+}
+
+/** git check-ref-format, the parts that matter for names we accept (issue 3 extends the checks). */
+export function validRefName(ref: string): boolean {
+  if (ref.length === 0 || ref.length > 255) return false
+  if (/[\x00-\x20\x7f~^:?*[\\]/.test(ref)) return false
+  if (ref.includes('..') || ref.includes('@{') || ref.includes('//')) return false
+  if (ref.startsWith('/') || ref.endsWith('/') || ref.endsWith('.')) return false
+  return !ref.split('/').some((s) => s.startsWith('.') || s.endsWith('.lock'))
+}

@@ -1,0 +1,79 @@
+import fs from 'node:fs'
+import fsp from 'node:fs/promises'
+import path from 'node:path'
+import { GitRepo } from './git-repo.js'
+import { KeyedMutex } from './mutex.js'
+
+/**
+ * Where bare repositories live: `<root>/<id[0:2]>/<id>.git`, keyed by the repo's immutable id so a
+ * rename never moves files. Hands out one GitRepo (and so one object cache) per repository.
+ */
+export class RepoStore {
+  private readonly open_ = new Map<string, GitRepo>()
+  private readonly mutex = new KeyedMutex()
+
+  constructor(private readonly root: string) {
+    fs.mkdirSync(path.join(root, '.trash'), { recursive: true })
+    fs.mkdirSync(path.join(root, '.creating'), { recursive: true })
+  }
+
+  gitdir(id: string): string {
+    return path.join(this.root, id.slice(0, 2), `${id}.git`)
+  }
+
+  open(id: string): GitRepo {
+    let repo = this.open_.get(id)
+    if (!repo) {
+      // @NOTE: bounded so a server with many repos does not keep every object cache alive.
+      if (this.open_.size >= 256) this.open_.delete(this.open_.keys().next().value!)
+      repo = new GitRepo(this.gitdir(id))
+      this.open_.set(id, repo)
+    }
+    return repo
+  }
+
+  /** Serialises writers of one repository within this process. */
+  exclusive<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    return this.mutex.run(id, fn)
+  }
+
+  /**
+   * Builds a new repository in a scratch folder with `populate`, then renames it into place, so a
+   * crash never leaves a half-initialised repository at the real path.
+   */
+  async create(id: string, defaultBranch: string, populate: (repo: GitRepo) => Promise<void>): Promise<void> {
+    const scratch = path.join(this.root, '.creating', `${id}.git`)
+    try {
+      await populate(await GitRepo.init(scratch, defaultBranch))
+      await fsp.mkdir(path.dirname(this.gitdir(id)), { recursive: true })
+      await fsp.rename(scratch, this.gitdir(id))
+    } catch (err) {
+      await fsp.rm(scratch, { recursive: true, force: true })
+      throw err
+    }
+  }
+
+  /** Moves the repository out of the way at once, then deletes it. */
+  async remove(id: string): Promise<void> {
+    this.open_.delete(id)
+    const trash = path.join(this.root, '.trash', `${id}-${Date.now()}`)
+    try {
+      await fsp.rename(this.gitdir(id), trash)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
+      throw err
+    }
+    await fsp.rm(trash, { recursive: true, force: true })
+  }
+
+  /** Leftovers of crashed creations and deletions. Creations are only cleared once clearly dead. */
+  async sweep(): Promise<void> {
+    await fsp.rm(path.join(this.root, '.trash'), { recursive: true, force: true })
+    await fsp.mkdir(path.join(this.root, '.trash'), { recursive: true })
+    const creating = path.join(this.root, '.creating')
+    for (const name of await fsp.readdir(creating)) {
+      const st = await fsp.stat(path.join(creating, name)).catch(() => null)
+      if (st && Date.now() - st.mtimeMs > 60_000) await fsp.rm(path.join(creating, name), { recursive: true, force: true })
+    }
+  }
+}
