@@ -39,7 +39,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   const app = Fastify({
     logger: loggerOptions(ctx.config.logLevel, options.logStream),
     // Revisions and paths are parsed from the raw URL, but params must not be cut short either.
-    maxParamLength: 2048,
+    routerOptions: { maxParamLength: 2048 },
     bodyLimit: 64 * 1024 * 1024,
     genReqId: (req) => {
       const given = req.headers['x-request-id'] ?? req.headers['x-amzn-trace-id']

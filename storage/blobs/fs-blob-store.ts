@@ -91,19 +91,12 @@ export class FsBlobStore implements BlobStore {
   async put(source: Readable, expected: BlobExpectation): Promise<void> {
     const tmp = path.join(this.tmpDir, `put-${++this.seq}`)
     const counter = hashingCounter(expected.size)
-    const handle = await fsp.open(tmp, 'w')
     try {
-      await pipeline(source, counter, handle.createWriteStream({ highWaterMark: CHUNK, autoClose: false }))
-      if (counter.count !== expected.size) {
-        throw new BlobVerifyError(`size mismatch: expected ${expected.size} bytes, received ${counter.count}`)
-      }
-      const digest = counter.digest()
-      if (digest !== expected.oid) throw new BlobVerifyError(`sha256 mismatch: expected ${expected.oid}, got ${digest}`)
-      if (this.options.fsync) await handle.datasync()
-      await handle.close()
+      // @NOTE: `flush` fdatasyncs before close, so a published blob survives a power loss.
+      await pipeline(source, counter, fs.createWriteStream(tmp, { highWaterMark: CHUNK, flush: this.options.fsync }))
+      verify(counter, expected)
       await this.publish(tmp, expected.oid)
     } catch (err) {
-      await handle.close().catch(() => {})
       await fsp.rm(tmp, { force: true })
       throw err
     }
@@ -126,43 +119,28 @@ export class FsBlobStore implements BlobStore {
   }
 
   async writeStaging(id: string, offset: number, length: number, source: Readable): Promise<void> {
-    let handle: fsp.FileHandle
-    try {
-      handle = await fsp.open(this.stagingPath(id), 'r+')
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new BlobNotFoundError(`no upload ${id}`)
-      throw err
-    }
+    const file = this.stagingPath(id)
+    if (!(await fsp.stat(file).catch(() => null))) throw new BlobNotFoundError(`no upload ${id}`)
     const counter = hashingCounter(length)
-    try {
-      await pipeline(source, counter, handle.createWriteStream({ start: offset, highWaterMark: CHUNK, autoClose: false }))
-      if (counter.count !== length) {
-        throw new BlobVerifyError(`part size mismatch: expected ${length} bytes, received ${counter.count}`)
-      }
-    } finally {
-      await handle.close().catch(() => {})
+    await pipeline(source, counter, fs.createWriteStream(file, { flags: 'r+', start: offset, highWaterMark: CHUNK }))
+    if (counter.count !== length) {
+      throw new BlobVerifyError(`part size mismatch: expected ${length} bytes, received ${counter.count}`)
     }
   }
 
   async commitStaging(id: string, expected: BlobExpectation): Promise<void> {
     const file = this.stagingPath(id)
     const counter = hashingCounter(expected.size)
-    const handle = await fsp.open(file, 'r')
-    try {
-      await pipeline(handle.createReadStream({ highWaterMark: CHUNK, autoClose: false }), counter, async (src) => {
-        for await (const _ of src) {
-          // drain: the counter hashes as bytes pass
-        }
-      })
-      if (this.options.fsync) await handle.datasync()
-    } finally {
-      await handle.close()
+    await pipeline(fs.createReadStream(file, { highWaterMark: CHUNK }), counter, async (src: AsyncIterable<Buffer>) => {
+      for await (const _ of src) {
+        // drain: the counter hashes as bytes pass
+      }
+    })
+    verify(counter, expected)
+    if (this.options.fsync) {
+      const handle = await fsp.open(file, 'r+')
+      await handle.datasync().finally(() => handle.close())
     }
-    if (counter.count !== expected.size) {
-      throw new BlobVerifyError(`size mismatch: expected ${expected.size} bytes, assembled ${counter.count}`)
-    }
-    const digest = counter.digest()
-    if (digest !== expected.oid) throw new BlobVerifyError(`sha256 mismatch: expected ${expected.oid}, got ${digest}`)
     await this.publish(file, expected.oid)
   }
 
@@ -201,6 +179,14 @@ export class FsBlobStore implements BlobStore {
       if (st && Date.now() - st.mtimeMs > maxAgeMs && !keep(name)) await fsp.rm(path.join(dir, name), { force: true })
     }
   }
+}
+
+function verify(counter: { count: number; digest(): string }, expected: BlobExpectation): void {
+  if (counter.count !== expected.size) {
+    throw new BlobVerifyError(`size mismatch: expected ${expected.size} bytes, received ${counter.count}`)
+  }
+  const digest = counter.digest()
+  if (digest !== expected.oid) throw new BlobVerifyError(`sha256 mismatch: expected ${expected.oid}, got ${digest}`)
 }
 
 function processAlive(pid: number): boolean {

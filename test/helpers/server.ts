@@ -1,3 +1,6 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { PassThrough } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
@@ -19,11 +22,12 @@ export interface TestServer {
 }
 
 /**
- * Starts a real listening server on port 0 with a fresh data dir under t.testdir(), and closes it
+ * Starts a real listening server on port 0 with a fresh temp data dir, and closes it
  * when the test ends. `env` adds HUBD_* settings.
  */
 export async function startServer(t: Test, env: Record<string, string> = {}): Promise<TestServer> {
-  const dataDir = t.testdir({})
+  // Its own temp dir, not t.testdir(): a test may call t.testdir() for its fixtures, which resets it.
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hubd-test-'))
   const config = loadConfig({ HUBD_DATA_DIR: dataDir, HUBD_PORT: '0', HUBD_ADMIN_TOKEN: ADMIN_TOKEN, HUBD_FSYNC: 'false', ...env })
   const ctx = await createContext(config)
   const logStream = new PassThrough()
@@ -38,6 +42,7 @@ export async function startServer(t: Test, env: Record<string, string> = {}): Pr
   t.teardown(async () => {
     await app.close()
     ctx.close()
+    fs.rmSync(dataDir, { recursive: true, force: true })
   })
   return { url, token: ADMIN_TOKEN, app, ctx, dataDir, logs: () => logText }
 }
