@@ -60,6 +60,8 @@ export async function createContext(config: Config): Promise<Context> {
 
   const generatedAdminToken = bootstrapAdmin(users, config)
   const content = new ContentService(store, lfsTable)
+  const lfs = new LfsService(lfsTable, blobs, signer, config, publicUrl)
+  await lfs.expireUploads()
   return {
     config,
     db,
@@ -69,7 +71,7 @@ export async function createContext(config: Config): Promise<Context> {
     repos: new RepoService(reposTable, users, store, publicUrl),
     content,
     commits: new CommitService(store, reposTable, lfsTable, publicUrl),
-    lfs: new LfsService(lfsTable, blobs, signer, config, publicUrl),
+    lfs,
     generatedAdminToken,
     publicUrl,
     setListenPort(p: number, h?: string) {

@@ -167,6 +167,15 @@ export class LfsService {
     this.lfs.finishUpload(uploadId)
   }
 
+  /** Drops multipart uploads whose URLs have expired, staging bytes first. */
+  async expireUploads(): Promise<void> {
+    const before = new Date(Date.now() - this.limits.signedUrlTtl * 1000).toISOString()
+    for (const id of this.lfs.expiredUploads(before)) {
+      await this.blobs.abortStaging(id)
+      this.lfs.finishUpload(id)
+    }
+  }
+
   /** Verify action: the object is stored with that size and linked to the repo. */
   verify(repo: RepoRow, oid: string, size: number): boolean {
     return this.lfs.linkedSize(repo.id, oid) === size

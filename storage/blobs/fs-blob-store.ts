@@ -170,15 +170,6 @@ export class FsBlobStore implements BlobStore {
       if (dead) await fsp.rm(dir, { recursive: true, force: true })
     }
   }
-
-  /** Staging files older than `maxAgeMs` (abandoned multipart uploads). */
-  async sweepStaging(maxAgeMs: number, keep: (id: string) => boolean): Promise<void> {
-    const dir = path.join(this.root, 'staging')
-    for (const name of await fsp.readdir(dir)) {
-      const st = await fsp.stat(path.join(dir, name)).catch(() => null)
-      if (st && Date.now() - st.mtimeMs > maxAgeMs && !keep(name)) await fsp.rm(path.join(dir, name), { force: true })
-    }
-  }
 }
 
 function verify(counter: { count: number; digest(): string }, expected: BlobExpectation): void {

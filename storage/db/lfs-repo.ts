@@ -36,6 +36,7 @@ export class LfsRepo {
   private readonly upsertPart
   private readonly parts_
   private readonly recordAndLink
+  private readonly expired
 
   constructor(private readonly db: Db) {
     this.object_ = db.prepare<[string], { oid: string; size: number }>('SELECT oid, size FROM lfs_objects WHERE oid = ?')
@@ -68,6 +69,7 @@ export class LfsRepo {
     this.parts_ = db.prepare<[string], { part: number; size: number; etag: string }>(
       'SELECT part, size, etag FROM multipart_parts WHERE upload_id = ? ORDER BY part',
     )
+    this.expired = db.prepare<[string], { id: string }>('SELECT id FROM multipart_uploads WHERE created_at < ?')
     this.recordAndLink = db.transaction((repoId: string, oid: string, size: number) => {
       const now = nowIso()
       this.insertObject.run(oid, size, now)
@@ -143,6 +145,11 @@ export class LfsRepo {
 
   parts(uploadId: string): { part: number; size: number; etag: string }[] {
     return this.parts_.all(uploadId)
+  }
+
+  /** Multipart uploads started before `beforeIso` (their URLs have expired). */
+  expiredUploads(beforeIso: string): string[] {
+    return this.expired.all(beforeIso).map((r) => r.id)
   }
 
   finishUpload(uploadId: string): void {
