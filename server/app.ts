@@ -6,6 +6,7 @@ import type { Context } from './context.js'
 import type { Actor } from './auth/access.js'
 import { registerErrorHandling } from './errors.js'
 import { loggerOptions } from './logger.js'
+import { TYPE_BY_SEGMENT } from './protocol/repo-id.js'
 import { registerRoutes } from './routes/index.js'
 
 declare module 'fastify' {
@@ -48,7 +49,16 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
     ...(basePath ? { rewriteUrl: (req: IncomingMessage) => stripBase(req.url ?? '/', basePath) } : {}),
   })
 
-  registerErrorHandling(app)
+  registerErrorHandling(app, (request, types, ns, name) => {
+    const type = TYPE_BY_SEGMENT[types]
+    if (!type) return false
+    try {
+      ctx.repos.get(type, ns, name, request.actor, 'read')
+      return true
+    } catch {
+      return false
+    }
+  })
   app.decorateRequest('actor', null as unknown as Actor)
   app.addHook('onRequest', async (request, reply) => {
     reply.headers({ ...CORS_HEADERS, 'X-Request-Id': request.id })

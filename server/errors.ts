@@ -88,8 +88,23 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: Hub
   return reply.type('application/json; charset=utf-8').send(body)
 }
 
-/** The single place errors become responses; 500s are logged once here and masked. */
-export function registerErrorHandling(app: FastifyInstance): void {
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s)
+  } catch {
+    return s
+  }
+}
+
+/**
+ * The single place errors become responses; 500s are logged once here and masked.
+ * `repoReadable` tells the not-found handler whether an `/api/{types}/{ns}/{name}/…` URL names a
+ * repo the caller can see, so an unknown endpoint on it is not reported as a missing repo.
+ */
+export function registerErrorHandling(
+  app: FastifyInstance,
+  repoReadable: (request: FastifyRequest, types: string, ns: string, name: string) => boolean,
+): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const hubError = toHubError(err)
     if (hubError) {
@@ -100,10 +115,16 @@ export function registerErrorHandling(app: FastifyInstance): void {
     return sendError(request, reply, new HubError(500, 'Internal server error'))
   })
 
-  // @NOTE: unknown repo-shaped URLs must still look like RepoNotFound to hub-py (spec 0.3 trap 3).
+  // @NOTE: unknown repo-shaped URLs must still look like RepoNotFound to hub-py (spec 0.3 trap 3),
+  // unless the repo is there: then the endpoint is what is missing.
   app.setNotFoundHandler((request, reply) => {
     const p = request.url.split('?')[0] ?? ''
+    const generic = new HubError(404, `Not found: ${request.method} ${p}`)
+    const api = /^\/api\/(models|datasets|spaces)\/([^/]+)\/([^/]+)/.exec(p)
+    if (api && repoReadable(request, api[1]!, safeDecode(api[2]!), safeDecode(api[3]!))) {
+      return sendError(request, reply, generic)
+    }
     const repoShaped = /^\/api\/(models|datasets|spaces|kernels)\//.test(p) || /\/(resolve|raw)\//.test(p)
-    return sendError(request, reply, repoShaped ? errors.repoNotFound() : new HubError(404, `Not found: ${request.method} ${p}`))
+    return sendError(request, reply, repoShaped ? errors.repoNotFound() : generic)
   })
 }

@@ -13,3 +13,13 @@ t.test('create, commit, resolve', async (t) => {
   const got = await authed(s, `/${id}/resolve/main/x.txt`)
   t.equal(await got.text(), 'hi')
 })
+
+t.test('an unknown endpoint on an existing repo is not reported as a missing repo', async (t) => {
+  const s = await startServer(t)
+  const id = await createRepo(s, 'known')
+  const res = await authed(s, `/api/models/${id}/no-such-endpoint`)
+  t.equal(res.status, 404)
+  t.equal(res.headers.get('x-error-code'), null)
+  const missing = await authed(s, `/api/models/admin/unknown/no-such-endpoint`)
+  t.equal(missing.headers.get('x-error-code'), 'RepoNotFound')
+})
