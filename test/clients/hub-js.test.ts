@@ -153,3 +153,33 @@ t.test('@huggingface/hub: dataset repo round trip', async (t) => {
   await deleteRepo({ ...common, repo })
   t.equal(await repoExists({ ...common, repo }), false)
 })
+
+t.test('@huggingface/hub: listings follow Link pagination; no Xet signal anywhere', async (t) => {
+  const server = await startServer(t)
+  const common = { hubUrl: server.url, accessToken: server.token }
+  const repo: RepoDesignation = { type: 'model', name: 'admin/many' }
+  await createRepo({ ...common, repo })
+  const files = Array.from({ length: 120 }, (_, i) => ({ path: `f/${String(i).padStart(3, '0')}.txt`, content: new Blob([`file ${i}`]) }))
+  await uploadFiles({ ...common, repo, files, useXet: false })
+
+  // expand=true pages hold 50 entries: 122 entries need three pages joined through Link headers.
+  const page = await fetch(`${server.url}/api/models/admin/many/tree/main?recursive=true&expand=true`)
+  t.match(page.headers.get('link'), /^<http:\/\/127\.0\.0\.1:\d+\/api\/models\/admin\/many\/tree\/main\?recursive=true&expand=true&cursor=[\w-]+>; rel="next"$/)
+  const all: string[] = []
+  for await (const e of listFiles({ ...common, repo, recursive: true, expand: true })) {
+    all.push(e.path)
+    t.notOk('xetHash' in e, `${e.path}: no xetHash`)
+  }
+  t.equal(all.length, 122)
+  t.equal(new Set(all).size, 122, 'no entry repeated across pages')
+
+  const head = await fetch(`${server.url}/admin/many/resolve/main/f/000.txt`, { method: 'HEAD' })
+  t.same([...head.headers.keys()].filter((h) => h.startsWith('x-xet')), [], 'no X-Xet-* header')
+  t.notMatch(head.headers.get('content-type') ?? '', 'xet')
+  const batch = await fetch(`${server.url}/admin/many.git/info/lfs/objects/batch`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/vnd.git-lfs+json' },
+    body: JSON.stringify({ operation: 'upload', transfers: ['basic', 'multipart', 'xet'], objects: [{ oid: 'a'.repeat(64), size: 10 }] }),
+  })
+  t.equal(((await batch.json()) as { transfer: string }).transfer, 'basic', 'the batch never answers xet')
+})
