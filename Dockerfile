@@ -11,12 +11,14 @@ RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 # git and git-lfs serve git clone/push (and maintenance); the HTTP API works without them.
-RUN apt-get update && apt-get install -y --no-install-recommends git git-lfs ca-certificates && rm -rf /var/lib/apt/lists/*
+# curl is the push hook's client (git-hooks/pre-receive falls back to Node without it).
+RUN apt-get update && apt-get install -y --no-install-recommends git git-lfs curl ca-certificates && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY package.json ./
 COPY migrations migrations
+COPY git-hooks git-hooks
 ENV HUBD_HOST=0.0.0.0 HUBD_PORT=8080 HUBD_DATA_DIR=/data
 VOLUME /data
 EXPOSE 8080

@@ -4,9 +4,9 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { DestinationStream } from 'pino'
 import type { Context } from './context.js'
 import type { Actor } from './auth/access.js'
-import { registerErrorHandling } from './errors.js'
+import { registerErrorHandling, errors, sendError } from './errors.js'
 import { loggerOptions } from './logger.js'
-import { TYPE_BY_SEGMENT } from './protocol/repo-id.js'
+import { typeFromSegment } from './protocol/repo-id.js'
 import { registerRoutes } from './routes/index.js'
 
 declare module 'fastify' {
@@ -47,10 +47,16 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
       return typeof given === 'string' && /^[\w.:=;-]{1,200}$/.test(given) ? given : randomUUID()
     },
     ...(basePath ? { rewriteUrl: (req: IncomingMessage) => stripBase(req.url ?? '/', basePath) } : {}),
+    // The router answers a malformed percent-encoding itself, before any hook or error handler;
+    // keep that answer in the Hub's error format (spec 1.10) and with CORS, like every other.
+    frameworkErrors: (err, request, reply) => {
+      reply.headers({ ...CORS_HEADERS, 'X-Request-Id': request.id })
+      return sendError(request, reply, errors.badRequest(err.message))
+    },
   })
 
   registerErrorHandling(app, (request, types, ns, name) => {
-    const type = TYPE_BY_SEGMENT[types]
+    const type = typeFromSegment(types)
     if (!type) return false
     try {
       ctx.repos.get(type, ns, name, request.actor, 'read')
@@ -58,7 +64,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
     } catch {
       return false
     }
-  })
+  }, basePath)
   app.decorateRequest('actor', null as unknown as Actor)
   app.addHook('onRequest', async (request, reply) => {
     reply.headers({ ...CORS_HEADERS, 'X-Request-Id': request.id })

@@ -22,6 +22,16 @@ export interface Config {
   /** fdatasync blobs before they become visible (survives power loss, costs throughput). */
   readonly fsync: boolean
   readonly logLevel: string
+  /** The git binary for clone/push over HTTP and maintenance (checked once at start). */
+  readonly gitBinary: string
+  /** PATH handed to git and its hooks (the server's own). */
+  readonly processPath: string
+  /** Most git processes serving clones and pushes at once; more requests wait. */
+  readonly gitMaxProcesses: number
+  /** Pack a repository's loose objects after this many API commits or pushes. */
+  readonly gitMaintenanceWrites: number
+  /** Seconds between passes packing every repository written since the last one; 0: off. */
+  readonly gitMaintenanceInterval: number
 }
 
 export class ConfigError extends Error {
@@ -98,5 +108,10 @@ export function loadConfig(env: Env = process.env): Config {
     maxCommitBody: int(env, 'HUBD_MAX_COMMIT_BODY', 2048 * MiB, 1024, Number.MAX_SAFE_INTEGER),
     fsync: bool(env, 'HUBD_FSYNC', true),
     logLevel,
+    gitBinary: env.HUBD_GIT || 'git',
+    processPath: env.PATH || '/usr/local/bin:/usr/bin:/bin',
+    gitMaxProcesses: int(env, 'HUBD_GIT_MAX_PROCESSES', 16, 1, 1024),
+    gitMaintenanceWrites: int(env, 'HUBD_GIT_MAINTENANCE_WRITES', 50, 1, 1_000_000),
+    gitMaintenanceInterval: int(env, 'HUBD_GIT_MAINTENANCE_INTERVAL', 600, 0, 7 * 24 * 3600),
   })
 }

@@ -18,6 +18,17 @@ import { ContentService } from './services/content-service.js'
 import { CommitService } from './services/commit-service.js'
 import { LfsService } from './services/lfs-service.js'
 import { projectRoot } from './project-root.js'
+import { GitCli } from '../storage/git/git-cli.js'
+import { GitHttpService } from './services/git-http-service.js'
+import { PushCheck } from './services/push-check.js'
+import { MaintenanceService } from './services/maintenance-service.js'
+import { DiscussionsRepo } from '../storage/db/discussions-repo.js'
+import { RefsService } from './services/refs-service.js'
+import { HistoryService } from './services/history-service.js'
+import { PrService } from './services/pr-service.js'
+import { RepoIndexer } from './services/repo-indexer.js'
+import { DownloadCounter } from './services/download-counter.js'
+import { ListingService } from './services/listing-service.js'
 
 /** Everything the routes use, wired once. Nothing here listens or reads the environment. */
 export interface Context {
@@ -29,7 +40,17 @@ export interface Context {
   readonly repos: RepoService
   readonly content: ContentService
   readonly commits: CommitService
+  readonly refs: RefsService
+  readonly history: HistoryService
+  readonly prs: PrService
+  readonly indexer: RepoIndexer
+  readonly downloads: DownloadCounter
+  readonly listing: ListingService
   readonly lfs: LfsService
+  /** git clone/fetch/push over HTTP (503 when git was not found at start). */
+  readonly git: GitHttpService
+  /** Packs repositories written by API commits and pushes. */
+  readonly maintenance: MaintenanceService
   /** The admin token generated on this start (null if configured or generated earlier): print it once. */
   readonly generatedAdminToken: string | null
   /** The base every absolute URL is built from (spec 1.1). */
@@ -62,16 +83,36 @@ export async function createContext(config: Config): Promise<Context> {
   const content = new ContentService(store, lfsTable)
   const lfs = new LfsService(lfsTable, blobs, signer, config, publicUrl)
   await lfs.expireUploads()
+  const gitCli = await GitCli.detect(config.gitBinary, config.processPath, ensureDir(path.join(config.dataDir, 'git-home')))
+  const indexer = new RepoIndexer(reposTable, content)
+  const prs = new PrService(store, content, new DiscussionsRepo(db), indexer, publicUrl)
+  const downloads = new DownloadCounter(reposTable)
   return {
     config,
     db,
     users,
     blobs,
     auth: new Authenticator(users),
-    repos: new RepoService(reposTable, users, store, publicUrl),
+    repos: new RepoService(reposTable, users, store, indexer, publicUrl),
     content,
-    commits: new CommitService(store, reposTable, lfsTable, publicUrl),
+    commits: new CommitService(store, reposTable, lfsTable, prs, indexer, publicUrl),
+    refs: new RefsService(store, content, indexer, publicUrl),
+    history: new HistoryService(content),
+    prs,
+    indexer,
+    downloads,
+    listing: new ListingService(reposTable),
     lfs,
+    git: new GitHttpService(gitCli, store, reposTable, gitCli && new PushCheck(gitCli, lfsTable, blobs), {
+      maxProcesses: config.gitMaxProcesses,
+      hooksDir: path.join(projectRoot(), 'git-hooks'),
+      gitBinary: config.gitBinary,
+      afterPush: (repo) => indexer.refresh(repo),
+    }),
+    maintenance: new MaintenanceService(store, gitCli, {
+      everyWrites: config.gitMaintenanceWrites,
+      intervalMs: config.gitMaintenanceInterval * 1000,
+    }),
     generatedAdminToken,
     publicUrl,
     setListenPort(p: number, h?: string) {
@@ -79,9 +120,16 @@ export async function createContext(config: Config): Promise<Context> {
       if (h) host = h
     },
     close() {
+      downloads.close()
       db.close()
     },
   }
+}
+
+/** An empty folder (git's HOME: no user config may leak into the git processes). */
+function ensureDir(dir: string): string {
+  fs.mkdirSync(dir, { recursive: true })
+  return dir
 }
 
 /**

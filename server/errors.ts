@@ -22,8 +22,28 @@ export class HubError extends Error {
   }
 }
 
+/** The repo was moved: answered with a relative 307 to the same URL under its new id (spec 7.5). */
+export class RepoMovedError extends Error {
+  override name = 'RepoMovedError'
+  constructor(
+    readonly from: { namespace: string; name: string },
+    readonly to: { namespace: string; name: string },
+  ) {
+    super(`Repository moved to ${to.namespace}/${to.name}`)
+  }
+}
+
+/** The request's URL with the old repo id replaced by the new one, under the public base path. */
+function movedLocation(url: string, err: RepoMovedError, basePath: string): string {
+  const esc = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  const re = new RegExp(`/${esc(err.from.namespace)}/${esc(err.from.name)}(?=[/?.]|$)`, 'i')
+  return basePath + url.replace(re, `/${err.to.namespace}/${err.to.name}`)
+}
+
 export const INVALID_CREDENTIALS = 'Invalid credentials in Authorization header'
 export const BRANCH_UPDATED = 'The branch was updated since you opened this page. Please refresh and try again.'
+
+const CHALLENGE = 'Basic realm="hubd"'
 
 export const errors = {
   repoNotFound: () => new HubError(404, 'Repository not found', 'RepoNotFound'),
@@ -45,6 +65,12 @@ export const errors = {
     new HubError(416, 'Requested range not satisfiable', undefined, undefined, { 'Content-Range': `bytes */${size}` }),
   notImplemented: (message: string) => new HubError(501, message),
   unavailable: (message: string) => new HubError(503, message),
+  /**
+   * `err` as a 401 that asks for credentials: git and git-lfs send a token only after a 401
+   * carrying `WWW-Authenticate` (git-lfs also reads `LFS-Authenticate`).
+   */
+  challenge: (err: HubError) =>
+    new HubError(401, err.message, err.code, err.body, { ...err.headers, 'WWW-Authenticate': CHALLENGE, 'LFS-Authenticate': CHALLENGE }),
 }
 
 /** Header values must be one line of printable ASCII (Node throws on control characters). */
@@ -56,6 +82,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** LFS routes add `message` to error bodies: git-lfs reads that key. */
     lfsErrors?: boolean
+    /** git smart-HTTP routes answer errors in text/plain: git prints such a body as `remote: …`. */
+    gitErrors?: boolean
   }
 }
 
@@ -83,6 +111,7 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: Hub
   if (err.code) reply.header('X-Error-Code', err.code)
   for (const [k, v] of Object.entries(err.headers ?? {})) reply.header(k, v)
   if (request.method === 'HEAD') return reply.send()
+  if (request.routeOptions.config?.gitErrors) return reply.type('text/plain; charset=utf-8').send(`${err.message}\n`)
   const body: Record<string, unknown> = { error: err.message, ...err.body }
   if (request.routeOptions.config?.lfsErrors) body.message = err.message
   return reply.type('application/json; charset=utf-8').send(body)
@@ -104,8 +133,12 @@ function safeDecode(s: string): string {
 export function registerErrorHandling(
   app: FastifyInstance,
   repoReadable: (request: FastifyRequest, types: string, ns: string, name: string) => boolean,
+  basePath = '',
 ): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (err instanceof RepoMovedError) {
+      return reply.code(307).header('Location', movedLocation(request.url, err, basePath)).send()
+    }
     const hubError = toHubError(err)
     if (hubError) {
       if (hubError.status >= 500) request.log.error({ err }, 'request failed')

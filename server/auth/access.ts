@@ -26,11 +26,11 @@ export function can(actor: Actor, action: Action, repo: Pick<RepoRow, 'namespace
 
 /** Throws the Hub's answer when `actor` may not do `action` on `repo` (existence never leaks). */
 export function authorize(actor: Actor, action: Action, repo: RepoRow): void {
-  if (action === 'write') {
-    if (actor.badToken) throw errors.invalidCredentials()
-    if (!actor.user) throw errors.unauthorized()
-  }
+  if (action === 'write' && actor.badToken) throw errors.invalidCredentials()
+  // Readability first: an anonymous write to a private repo must answer exactly like one to a
+  // missing repo (RepoNotFound), or the 401 would reveal that the repo exists.
   if (!can(actor, 'read', repo)) throw errors.repoNotFound()
+  if (action === 'write' && !actor.user) throw errors.unauthorized()
   if (action === 'write' && !can(actor, 'write', repo)) {
     throw errors.forbidden('You do not have write access to this repository (a write token of its owner is needed)')
   }

@@ -2,6 +2,10 @@ import type { RepoType } from '../../storage/db/repos-repo.js'
 
 /** URL segment (`models`) ↔ JSON type (`model`). */
 export const TYPE_BY_SEGMENT: Record<string, RepoType> = { models: 'model', datasets: 'dataset', spaces: 'space' }
+/** The repo type a URL segment names (`models` → `model`), or undefined; never an Object prototype key. */
+export function typeFromSegment(segment: string): RepoType | undefined {
+  return Object.hasOwn(TYPE_BY_SEGMENT, segment) ? TYPE_BY_SEGMENT[segment] : undefined
+}
 export const SEGMENT_BY_TYPE: Record<RepoType, string> = { model: 'models', dataset: 'datasets', space: 'spaces' }
 /** Prefix of file and git URLs: none for models. */
 export const URL_PREFIX: Record<RepoType, string> = { model: '', dataset: 'datasets/', space: 'spaces/' }

@@ -16,6 +16,18 @@ import { lfsBatchRoute } from './lfs/batch.js'
 import { lfsUploadRoute } from './lfs/upload.js'
 import { lfsMultipartRoute } from './lfs/multipart.js'
 import { lfsVerifyRoute } from './lfs/verify.js'
+import { lfsDownloadRoute } from './lfs/download.js'
+import { lfsLocksRoute } from './lfs/locks.js'
+import { gitRoutes } from './git/index.js'
+import { refsRoute } from './api/refs.js'
+import { branchRoute } from './api/branch.js'
+import { tagRoute } from './api/tag.js'
+import { commitsRoute } from './api/commits.js'
+import { superSquashRoute } from './api/super-squash.js'
+import { discussionsRoute } from './api/discussions.js'
+import { reposMoveRoute } from './api/repos-move.js'
+import { settingsRoute } from './api/settings.js'
+import { listReposRoute } from './api/list-repos.js'
 
 export type RouteModule = (app: FastifyInstance, ctx: Context) => void | Promise<void>
 
@@ -38,6 +50,18 @@ export async function registerRoutes(app: FastifyInstance, ctx: Context): Promis
     lfsUploadRoute,
     lfsMultipartRoute,
     lfsVerifyRoute,
+    lfsDownloadRoute,
+    lfsLocksRoute,
+    gitRoutes,
+    refsRoute,
+    branchRoute,
+    tagRoute,
+    commitsRoute,
+    superSquashRoute,
+    discussionsRoute,
+    reposMoveRoute,
+    settingsRoute,
+    listReposRoute,
   ]
   for (const register of modules) {
     // Each in its own encapsulated scope, so a route's body parsers stay its own.

@@ -4,12 +4,13 @@ import type { RepoRow, RepoType } from '../../storage/db/repos-repo.js'
 import type { Action } from '../auth/access.js'
 import type { Context } from '../context.js'
 import { errors } from '../errors.js'
-import { TYPE_BY_SEGMENT } from '../protocol/repo-id.js'
+import { typeFromSegment } from '../protocol/repo-id.js'
 import { BadEncodingError, rawSegments } from '../protocol/url-path.js'
 
 /** `/api/{types}/{ns}/{name}/…` parameters. */
 export const ApiRepoParams = Type.Object({
-  types: Type.Union([Type.Literal('models'), Type.Literal('datasets'), Type.Literal('spaces')]),
+  // Any segment: an unknown type (`kernels`, spec 1.2) is a missing repo (apiRepo), not a 400.
+  types: Type.String(),
   ns: Type.String(),
   name: Type.String(),
   '*': Type.Optional(Type.String()),
@@ -28,7 +29,9 @@ export const FILE_PREFIXES: readonly { prefix: string; type: RepoType }[] = [
 ]
 
 export function apiRepo(ctx: Context, request: FastifyRequest, params: ApiRepoParams, action: Action): RepoRow {
-  return ctx.repos.get(TYPE_BY_SEGMENT[params.types]!, params.ns, params.name, request.actor, action)
+  const type = typeFromSegment(params.types)
+  if (!type) throw errors.repoNotFound()
+  return ctx.repos.get(type, params.ns, params.name, request.actor, action)
 }
 
 /**
@@ -47,4 +50,12 @@ export async function decoding<T>(fn: () => Promise<T> | T): Promise<T> {
     if (err instanceof BadEncodingError) throw errors.badRequest(err.message)
     throw err
   }
+}
+
+/**
+ * For routes whose JSON body is optional (clients send none at all): an absent body validates
+ * as `{}` instead of failing the schema.
+ */
+export async function optionalBody(request: FastifyRequest): Promise<void> {
+  if (request.body === undefined || request.body === null) request.body = {}
 }

@@ -12,6 +12,8 @@ import { errors } from '../errors.js'
 import { CommitLineError, parseCommitLine, type CommitHeader, type CommitOp } from '../protocol/commit-ops.js'
 import { blobInfo } from './content-service.js'
 import { authorOf } from './identity.js'
+import type { PrService } from './pr-service.js'
+import type { RepoIndexer } from './repo-indexer.js'
 
 /** An operation after its content has been written to git: only ids remain, no file bytes. */
 type PreparedOp =
@@ -31,6 +33,8 @@ export class CommitService {
     private readonly store: RepoStore,
     private readonly repos: ReposRepo,
     private readonly lfs: LfsRepo,
+    private readonly prs: PrService,
+    private readonly indexer: RepoIndexer,
     private readonly publicUrl: () => string,
   ) {}
 
@@ -43,20 +47,40 @@ export class CommitService {
     return ref
   }
 
+  /**
+   * Commits to `ref`, or with `createPr` opens a pull request whose first commit builds on `ref`
+   * (a branch) without moving it (spec 6.4).
+   */
   async commit(
     repo: RepoRow,
     user: UserRow,
     ref: string,
     lines: AsyncIterable<string>,
-    readsAll: boolean,
-  ): Promise<{ commitOid: string }> {
+    opts: { readsAll: boolean; createPr: boolean },
+  ): Promise<{ commitOid: string; pullRequest: number | null }> {
     const git = this.store.open(repo.id)
-    const { header, ops, blobs, lfsOids } = await this.prepare(git, repo, lines, readsAll)
+    if (opts.createPr && !ref.startsWith('refs/heads/')) throw errors.revisionNotFound(ref)
+    const { header, ops, blobs, lfsOids } = await this.prepare(git, repo, lines, opts.readsAll)
     this.lfs.recordBlobs(blobs)
-    // Objects reused from another readable repo become this repo's own (spec 5.10).
-    for (const oid of lfsOids) this.lfs.link(repo.id, oid)
     const message = header.description ? `${header.summary}\n\n${header.description}` : header.summary
     const author = authorOf(user.name, this.publicUrl())
+    // Objects reused from another readable repo become this repo's own (spec 5.10) — only
+    // once the commit has landed: a refused commit must not widen who may reuse an object.
+    const linkObjects = () => {
+      for (const lfsOid of lfsOids) this.lfs.link(repo.id, lfsOid)
+    }
+
+    if (opts.createPr) {
+      const head = await git.readRef(ref)
+      if (!head) throw errors.revisionNotFound(ref)
+      const parent = header.parentCommit ? (await git.resolve(header.parentCommit, repo.default_branch))?.commit : head
+      if (!parent) throw errors.revisionNotFound(header.parentCommit!)
+      const tree = await this.buildTree(git, repo, (await git.readCommit(parent)).tree, ops)
+      const oid = await git.writeCommit({ tree, parents: [parent], message, author })
+      linkObjects()
+      const num = await this.prs.open(repo, ref.slice('refs/heads/'.length), oid, header.summary, header.description, user.name)
+      return { commitOid: oid, pullRequest: num }
+    }
 
     const commitOid = await this.store.exclusive(repo.id, async () => {
       for (let attempt = 0; ; attempt++) {
@@ -68,16 +92,20 @@ export class CommitService {
         const oid = await git.writeCommit({ tree, parents: [head], message, author })
         try {
           await casRef(git.gitdir, ref, head, oid)
-          return oid
         } catch (err) {
           if (!(err instanceof RefConflictError)) throw err
           if (header.parentCommit) throw errors.preconditionFailed()
           if (attempt >= MAX_CAS_RETRIES) throw errors.conflict('The branch is busy; try the commit again')
+          continue
         }
+        linkObjects()
+        return oid
       }
     })
-    this.repos.touch(repo.id)
-    return { commitOid }
+    if (ref === `refs/heads/${repo.default_branch}`) await this.indexer.refresh(repo)
+    else this.repos.touch(repo.id)
+    this.store.wrote(repo.id)
+    return { commitOid, pullRequest: null }
   }
 
   /** Reads and checks every line, writing file contents to git as it goes. Nothing moves yet. */

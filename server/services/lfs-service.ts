@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import type { Readable } from 'node:stream'
+import { finished, PassThrough, type Readable } from 'node:stream'
 import type { LfsRepo } from '../../storage/db/lfs-repo.js'
 import type { RepoRow } from '../../storage/db/repos-repo.js'
-import { BlobVerifyError, SHA256_RE, type BlobStore } from '../../storage/blobs/blob-store.js'
+import { BlobNotFoundError, BlobVerifyError, SHA256_RE, type BlobStore, type ByteRange } from '../../storage/blobs/blob-store.js'
 import type { UrlSigner } from '../auth/signed-url.js'
 import { errors } from '../errors.js'
 
@@ -18,6 +18,9 @@ export interface BatchAnswerObject {
   actions?: Record<string, { href: string; header?: Record<string, string>; expires_in?: number }>
   error?: { code: number; message: string }
 }
+
+/** Download URLs are short-lived: git-lfs asks again (a new batch) once one has expired. */
+const DOWNLOAD_URL_TTL = 3600
 
 export interface LfsLimits {
   multipartChunkSize: number
@@ -102,17 +105,65 @@ export class LfsService {
     }
   }
 
+  /**
+   * Answers a download batch (git-lfs): short-lived signed URLs bound to (repo, oid, size), for
+   * objects stored and linked to this repo; anything else is a per-object 404 (batch.md).
+   */
+  async batchDownload(repo: RepoRow, objects: BatchObject[]): Promise<{ transfer: 'basic'; objects: BatchAnswerObject[] }> {
+    const ttl = Math.min(DOWNLOAD_URL_TTL, this.limits.signedUrlTtl)
+    const answers: BatchAnswerObject[] = []
+    for (const { oid, size } of objects) {
+      if (!SHA256_RE.test(oid)) {
+        answers.push({ oid, size, error: { code: 422, message: 'oid must be a lowercase sha256 (64 hex characters)' } })
+        continue
+      }
+      const linked = this.lfs.linkedSize(repo.id, oid)
+      if (linked === undefined || (await this.blobs.stat(oid))?.size !== linked) {
+        answers.push({ oid, size, error: { code: 404, message: 'Object does not exist' } })
+        continue
+      }
+      if (linked !== size) {
+        answers.push({ oid, size, error: { code: 422, message: `size ${size} does not match the stored object (${linked} bytes)` } })
+        continue
+      }
+      const q = `repo=${repo.id}&size=${size}&${this.signer.sign(['download', repo.id, oid, size], ttl)}`
+      answers.push({
+        oid,
+        size,
+        authenticated: true,
+        actions: { download: { href: `${this.publicUrl()}/api/lfs/download/${oid}?${q}`, expires_in: ttl } },
+      })
+    }
+    return { transfer: 'basic', objects: answers }
+  }
+
   /** Checks a signed URL's signature or throws 403. */
-  checkSignature(fields: readonly (string | number)[], query: { exp?: unknown; sig?: unknown }): void {
+  checkSignature(fields: readonly (string | number)[], query: { exp?: unknown; sig?: unknown }, what = 'Upload'): void {
     const problem = this.signer.problem(fields, query.exp, query.sig)
-    if (problem) throw errors.forbidden(`Upload URL rejected: ${problem}`)
+    if (problem) throw errors.forbidden(`${what} URL rejected: ${problem}`)
+  }
+
+  /**
+   * A stored object linked to the repo (or an inclusive byte range of it), for a download URL;
+   * null when the repo no longer has it.
+   */
+  async read(repo: RepoRow, oid: string, size: number, range?: ByteRange): Promise<Readable | null> {
+    if (this.lfs.linkedSize(repo.id, oid) !== size) return null
+    try {
+      return await this.blobs.read(oid, range)
+    } catch (err) {
+      if (err instanceof BlobNotFoundError) return null
+      throw err
+    }
   }
 
   /** Basic transfer: streams, verifies, publishes, then links (the bytes exist before the row). */
   async upload(repo: RepoRow, oid: string, size: number, body: Readable): Promise<void> {
+    const shielded = shield(body)
     try {
-      await this.blobs.put(body, { oid, size })
+      await this.blobs.put(shielded.stream, { oid, size })
     } catch (err) {
+      shielded.release()
       if (err instanceof BlobVerifyError) throw errors.badRequest(`Upload rejected: ${err.message}`)
       throw err
     }
@@ -126,9 +177,11 @@ export class LfsService {
     if (part < 1 || part > parts) throw errors.badRequest(`part number must be between 1 and ${parts}`)
     const offset = (part - 1) * upload.chunk_size
     const length = Math.min(upload.chunk_size, upload.size - offset)
+    const shielded = shield(body)
     try {
-      await this.blobs.writeStaging(uploadId, offset, length, body)
+      await this.blobs.writeStaging(uploadId, offset, length, shielded.stream)
     } catch (err) {
+      shielded.release()
       if (err instanceof BlobVerifyError) throw errors.badRequest(`Part rejected: ${err.message}`)
       throw err
     }
@@ -179,5 +232,26 @@ export class LfsService {
   /** Verify action: the object is stored with that size and linked to the repo. */
   verify(repo: RepoRow, oid: string, size: number): boolean {
     return this.lfs.linkedSize(repo.id, oid) === size
+  }
+}
+
+/**
+ * Hands a request body to a blob-store writer through a PassThrough. A writer that gives up (too
+ * many bytes, say) destroys its source; shielded, that is the PassThrough and not the request, so
+ * the 400 still reaches the client — `release()` lets the rest of the body drain — instead of a
+ * connection reset while the client is still sending. A client abort still fails the writer.
+ */
+function shield(body: Readable): { stream: Readable; release(): void } {
+  const pass = new PassThrough({ highWaterMark: 1024 * 1024 })
+  body.pipe(pass)
+  finished(body, (err) => {
+    if (err) pass.destroy(err)
+  })
+  return {
+    stream: pass,
+    release() {
+      body.unpipe(pass)
+      body.resume()
+    },
   }
 }

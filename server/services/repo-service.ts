@@ -4,11 +4,12 @@ import type { UsersRepo } from '../../storage/db/users-repo.js'
 import { DEFAULT_GITATTRIBUTES } from '../../storage/formats/gitattributes.js'
 import { casRef } from '../../storage/git/ref-cas.js'
 import type { RepoStore } from '../../storage/git/repo-store.js'
-import { authorize, requireUser, type Action, type Actor } from '../auth/access.js'
-import { errors } from '../errors.js'
+import { authorize, can, requireUser, type Action, type Actor } from '../auth/access.js'
+import { errors, RepoMovedError } from '../errors.js'
 import { RESERVED_NAMESPACES, repoPartProblem, URL_PREFIX } from '../protocol/repo-id.js'
 import { TreeEditor } from '../../storage/git/tree-edit.js'
 import { authorOf } from './identity.js'
+import type { RepoIndexer } from './repo-indexer.js'
 
 export interface CreateRepoInput {
   type: RepoType
@@ -25,6 +26,7 @@ export class RepoService {
     private readonly repos: ReposRepo,
     private readonly users: UsersRepo,
     private readonly store: RepoStore,
+    private readonly indexer: RepoIndexer,
     private readonly publicUrl: () => string,
   ) {}
 
@@ -32,6 +34,8 @@ export class RepoService {
   get(type: RepoType, namespace: string, name: string, actor: Actor, action: Action): RepoRow {
     const repo = this.repos.find(type, namespace, name)
     if (!repo) {
+      const moved = this.movedTo(type, namespace, name, actor)
+      if (moved) throw new RepoMovedError({ namespace, name }, { namespace: moved.namespace, name: moved.name })
       if (action === 'write' && actor.badToken) throw errors.invalidCredentials()
       throw errors.repoNotFound()
     }
@@ -83,18 +87,54 @@ export class RepoService {
       })
       await casRef(git.gitdir, 'refs/heads/main', null, commit)
     })
+    let row: RepoRow
     try {
-      return this.repos.create({ id, type: input.type, namespace, name: input.name, private: input.private, sdk: input.sdk })
+      row = this.repos.create({ id, type: input.type, namespace, name: input.name, private: input.private, sdk: input.sdk })
     } catch (err) {
       await this.store.remove(id)
       if (err instanceof RepoExistsError) return this.conflict(this.repos.find(input.type, input.namespace, input.name)!)
       throw err
     }
+    return this.indexer.refresh(row)
   }
 
   private conflict(existing: RepoRow): never {
     const kind = existing.type === 'model' ? 'model' : existing.type
     throw errors.conflict(`You already created this ${kind} repo`, { url: this.url(existing) })
+  }
+
+  /** Renames or transfers a repo; the old id redirects (spec 3.3, 7.5). Git data stays where it is. */
+  async move(actor: Actor, repo: RepoRow, namespace: string, name: string): Promise<void> {
+    const user = requireUser(actor)
+    for (const [part, what] of [
+      [namespace, 'namespace'],
+      [name, 'repository name'],
+    ] as const) {
+      const problem = repoPartProblem(part, what)
+      if (problem) throw errors.unprocessable(`Invalid repo id "${namespace}/${name}": ${problem}`)
+    }
+    if (RESERVED_NAMESPACES.has(namespace.toLowerCase())) throw errors.unprocessable(`"${namespace}" is a reserved name`)
+    if (user.is_admin !== 1 && user.name.toLowerCase() !== namespace.toLowerCase()) {
+      throw errors.forbidden(`You don't have the rights to move a repository to the namespace "${namespace}"`)
+    }
+    const kind = repo.type
+    try {
+      this.repos.move(repo, this.users.findByName(namespace)?.name ?? namespace, name)
+    } catch (err) {
+      if (err instanceof RepoExistsError) throw errors.conflict(`A ${kind} repository called ${namespace}/${name} already exists`)
+      throw err
+    }
+  }
+
+  /** Where an old id of a moved repo points now, if the caller may see it. */
+  movedTo(type: RepoType, namespace: string, name: string, actor: Actor): RepoRow | null {
+    const target = this.repos.redirect(type, namespace, name)
+    return target && can(actor, 'read', target) ? target : null
+  }
+
+  updateSettings(repo: RepoRow, s: { private: boolean | undefined; gated: 'auto' | 'manual' | null | undefined }): void {
+    if (s.private !== undefined) this.repos.setPrivate(repo.id, s.private)
+    if (s.gated !== undefined) this.repos.setGated(repo.id, s.gated)
   }
 
   /** Deletes the row first (the repo vanishes at once), then its files. */

@@ -18,14 +18,11 @@ export function uploadMode(
 /** A NUL byte, or bytes that are not UTF-8 (ignoring a multi-byte sequence cut at the end). */
 export function looksBinary(sample: Buffer): boolean {
   if (sample.includes(0)) return true
-  // Drop up to 3 trailing bytes of an incomplete sequence before decoding strictly.
-  for (let cut = 0; cut <= Math.min(3, sample.length); cut++) {
-    try {
-      new TextDecoder('utf-8', { fatal: true }).decode(sample.subarray(0, sample.length - cut))
-      return false
-    } catch {
-      // try a shorter prefix
-    }
+  try {
+    // stream: a multi-byte sequence cut by the 512-byte boundary is held back, not an error.
+    new TextDecoder('utf-8', { fatal: true }).decode(sample, { stream: true })
+    return false
+  } catch {
+    return true
   }
-  return true
 }

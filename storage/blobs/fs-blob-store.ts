@@ -3,8 +3,9 @@ import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { Transform, type Readable } from 'node:stream'
+import { Transform, Writable, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import { Worker } from 'node:worker_threads'
 import {
   BlobNotFoundError,
   BlobVerifyError,
@@ -32,6 +33,395 @@ function hashingCounter(limit: number): Transform & { digest(): string; count: n
   t.count = 0
   t.digest = () => hash.digest('hex')
   return t
+}
+
+/*
+ * Off-thread SHA-256 for `put` (see bench/README.md): a core without SHA-NI hashes only ~0.35 GB/s,
+ * so hashing on the event loop serialises with socket reads and file writes. One shared worker
+ * hashes while the main thread writes; bytes travel in 1 MiB ArrayBuffers that are copied into
+ * once, transferred (not cloned) to the worker, transferred back and reused (fresh memory is slow).
+ */
+const HASH_WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads')
+const { createHash } = require('node:crypto')
+const jobs = new Map()
+parentPort.on('message', (m) => {
+  if (m.op === 'update') {
+    let h = jobs.get(m.id)
+    if (!h) jobs.set(m.id, (h = createHash('sha256')))
+    h.update(new Uint8Array(m.buf, 0, m.len))
+    parentPort.postMessage({ op: 'returned', id: m.id, buf: m.buf }, [m.buf])
+  } else if (m.op === 'digest') {
+    const h = jobs.get(m.id) || createHash('sha256')
+    jobs.delete(m.id)
+    parentPort.postMessage({ op: 'digest', id: m.id, hex: h.digest('hex') })
+  } else if (m.op === 'drop') {
+    jobs.delete(m.id)
+  }
+})
+`
+/** Batches one upload may have at the worker before its writer waits (bounds memory per upload). */
+const HASH_IN_FLIGHT = 4
+/** Idle batches kept for reuse across uploads. */
+const HASH_POOL_MAX = 16
+
+interface HashJobEvents {
+  returned(buf: ArrayBuffer): void
+  digest(hex: string): void
+  failed(err: Error): void
+}
+
+class HashWorker {
+  private readonly worker: Worker
+  private readonly jobs = new Map<number, HashJobEvents>()
+  private nextId = 0
+  private readonly pool: ArrayBuffer[] = []
+
+  constructor(onDead: () => void) {
+    this.worker = new Worker(HASH_WORKER_SOURCE, { eval: true })
+    this.worker.unref()
+    this.worker.on('message', (m: { op: string; id: number; buf?: ArrayBuffer; hex?: string }) => {
+      const job = this.jobs.get(m.id)
+      if (m.op === 'returned') {
+        if (job) job.returned(m.buf!)
+        else this.release(m.buf!)
+      } else if (m.op === 'digest' && job) {
+        this.end(m.id)
+        job.digest(m.hex!)
+      }
+    })
+    let dead = false
+    const die = (err: Error) => {
+      if (dead) return
+      dead = true
+      onDead()
+      const jobs = [...this.jobs.values()]
+      this.jobs.clear()
+      for (const job of jobs) job.failed(err)
+    }
+    this.worker.on('error', die)
+    this.worker.on('exit', (code) => die(new Error(`sha256 worker exited with code ${code}`)))
+  }
+
+  start(events: HashJobEvents): number {
+    const id = ++this.nextId
+    // Referenced only while a job waits on it, so an idle worker never keeps the process alive.
+    if (this.jobs.size === 0) this.worker.ref()
+    this.jobs.set(id, events)
+    return id
+  }
+
+  end(id: number): void {
+    if (this.jobs.delete(id) && this.jobs.size === 0) this.worker.unref()
+  }
+
+  send(msg: { op: 'update'; id: number; buf: ArrayBuffer; len: number } | { op: 'digest' | 'drop'; id: number }): void {
+    this.worker.postMessage(msg, msg.op === 'update' ? [msg.buf] : [])
+  }
+
+  take(): ArrayBuffer {
+    return this.pool.pop() ?? new ArrayBuffer(CHUNK)
+  }
+
+  release(buf: ArrayBuffer): void {
+    if (this.pool.length < HASH_POOL_MAX) this.pool.push(buf)
+  }
+}
+
+let sharedHashWorker: HashWorker | null = null
+function hashWorker(): HashWorker | null {
+  if (!sharedHashWorker) {
+    try {
+      sharedHashWorker = new HashWorker(() => {
+        sharedHashWorker = null
+      })
+    } catch {
+      return null
+    }
+  }
+  return sharedHashWorker
+}
+
+interface Sha256Job {
+  /** Takes (copies) the chunks; `cb` once the caller may reuse them, later while the worker is behind. */
+  update(chunks: Buffer[], cb: (err?: Error | null) => void): void
+  digest(): Promise<string>
+  abort(): void
+}
+
+/** SHA-256 of everything passed to update(), computed on the shared worker (inline if none can start). */
+function sha256Job(): Sha256Job {
+  const w = hashWorker()
+  if (!w) {
+    const hash = createHash('sha256')
+    return {
+      update: (chunks, cb) => {
+        for (const c of chunks) hash.update(c)
+        cb()
+      },
+      digest: async () => hash.digest('hex'),
+      abort: () => {},
+    }
+  }
+  let cur: ArrayBuffer | null = null
+  let fill = 0
+  let inFlight = 0
+  let failure: Error | null = null
+  let resume: (() => void) | null = null
+  let settle: { resolve(hex: string): void; reject(err: Error): void } | null = null
+  let ended = false
+  const wake = () => {
+    const r = resume
+    resume = null
+    r?.()
+  }
+  const id = w.start({
+    returned(buf) {
+      inFlight--
+      w.release(buf)
+      wake()
+    },
+    digest(hex) {
+      settle?.resolve(hex)
+    },
+    failed(err) {
+      failure = err
+      wake()
+      settle?.reject(err)
+    },
+  })
+  const send = () => {
+    w.send({ op: 'update', id, buf: cur!, len: fill })
+    inFlight++
+    cur = null
+    fill = 0
+  }
+  return {
+    update(chunks, cb) {
+      let i = 0
+      let off = 0
+      const step = (): void => {
+        while (i < chunks.length) {
+          if (failure) return cb(failure)
+          if (!cur) {
+            if (inFlight >= HASH_IN_FLIGHT) {
+              resume = step
+              return
+            }
+            cur = w.take()
+          }
+          const c = chunks[i]!
+          const n = Math.min(c.length - off, CHUNK - fill)
+          new Uint8Array(cur, fill, n).set(c.subarray(off, off + n))
+          fill += n
+          off += n
+          if (off === c.length) {
+            i++
+            off = 0
+          }
+          if (fill === CHUNK) send()
+        }
+        cb()
+      }
+      step()
+    },
+    digest() {
+      if (failure) return Promise.reject(failure)
+      ended = true
+      if (fill > 0) send()
+      else if (cur) w.release(cur)
+      cur = null
+      return new Promise((resolve, reject) => {
+        settle = { resolve, reject }
+        w.send({ op: 'digest', id })
+      })
+    },
+    abort() {
+      if (ended || failure) return
+      ended = true
+      if (cur) w.release(cur)
+      cur = null
+      w.send({ op: 'drop', id })
+      w.end(id)
+    },
+  }
+}
+
+/** Write-behind: with fsync on, fdatasync every this many bytes during the upload, so the last one is short. */
+const SYNC_EVERY = 64 * CHUNK
+
+/**
+ * The end of a `put` pipeline: writes to `fd`, counts (failing as soon as `limit` is exceeded) and
+ * hands the same bytes to the hasher; writing one batch and hashing the previous ones overlap.
+ */
+class VerifyingFileSink extends Writable {
+  count = 0
+  private unsynced = 0
+  private syncing: Promise<void> | null = null
+  private syncError: Error | null = null
+
+  constructor(
+    private readonly fd: number,
+    private readonly limit: number,
+    private readonly hasher: Sha256Job,
+    private readonly syncEvery: number,
+  ) {
+    super({ highWaterMark: CHUNK })
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.writeAll([chunk], chunk.length, cb)
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
+    let n = 0
+    for (const c of chunks) n += c.chunk.length
+    this.writeAll(
+      chunks.map((c) => c.chunk),
+      n,
+      cb,
+    )
+  }
+
+  private writeAll(bufs: Buffer[], n: number, cb: (err?: Error | null) => void): void {
+    this.count += n
+    if (this.count > this.limit) return cb(new BlobVerifyError(`more than the announced ${this.limit} bytes received`))
+    if (this.syncError) return cb(this.syncError)
+    let pending = 2
+    let error: Error | null = null
+    const done = (err?: Error | null) => {
+      if (err && !error) error = err
+      if (--pending > 0) return
+      if (!error) this.maybeSync(n)
+      cb(error)
+    }
+    this.hasher.update(bufs, done)
+    writevFully(this.fd, bufs, done)
+  }
+
+  private maybeSync(n: number): void {
+    if (this.syncEvery === 0) return
+    this.unsynced += n
+    if (this.syncing || this.unsynced < this.syncEvery) return
+    this.unsynced = 0
+    this.syncing = new Promise<void>((resolve) =>
+      fs.fdatasync(this.fd, (err) => {
+        if (err) this.syncError = err
+        this.syncing = null
+        resolve()
+      }),
+    )
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    const finish = () => cb(this.syncError)
+    if (this.syncing) void this.syncing.then(finish)
+    else finish()
+  }
+}
+
+function writevFully(fd: number, bufs: Buffer[], cb: (err?: Error | null) => void): void {
+  fs.writev(fd, bufs, (err, written) => {
+    if (err) return cb(err)
+    // Short writes are rare on regular files but allowed: go on with what is left.
+    let rest = bufs
+    while (rest.length > 0 && written >= rest[0]!.length) {
+      written -= rest[0]!.length
+      rest = rest.slice(1)
+    }
+    if (rest.length === 0) return cb()
+    writevFully(fd, [rest[0]!.subarray(written), ...rest.slice(1)], cb)
+  })
+}
+
+/** An opened byte range of a blob that can write itself to an HTTP response (see FileRange). */
+export interface BlobRange {
+  /** Writes the bytes to `res` and ends it; closes the blob either way. */
+  sendTo(res: Writable): Promise<void>
+  close(): Promise<void>
+}
+
+/** Stores that can send a range without a per-chunk Readable (a driver capability, used by resolve). */
+export interface BlobRangeOpener {
+  openRange(oid: string, range: ByteRange): Promise<BlobRange>
+}
+
+export function canOpenRange(store: object): store is BlobRangeOpener {
+  return typeof (store as Partial<BlobRangeOpener>).openRange === 'function'
+}
+
+/** Buffers a download reads into; each is reused once the socket has taken its bytes. */
+const SEND_BUFFERS = 3
+const sendPool: Buffer[] = []
+
+/**
+ * Download hot path (bench/README.md): a ReadStream allocates a fresh 1 MiB buffer per read, and
+ * that external memory churn drives V8 into frequent GCs (plus first-touch page faults on these
+ * VMs). Here the file is read into a few pooled buffers, each written to the response and
+ * reused when its write callback says the socket no longer needs it.
+ */
+class FileRange implements BlobRange {
+  constructor(
+    private readonly handle: fsp.FileHandle,
+    private readonly range: ByteRange,
+  ) {}
+
+  close(): Promise<void> {
+    return this.handle.close()
+  }
+
+  async sendTo(res: Writable): Promise<void> {
+    const free: Buffer[] = []
+    for (let i = 0; i < SEND_BUFFERS; i++) free.push(sendPool.pop() ?? Buffer.allocUnsafeSlow(CHUNK))
+    let outstanding = 0
+    let closed = false
+    let writeError: Error | null = null
+    let wake: (() => void) | null = null
+    const signal = () => {
+      const w = wake
+      wake = null
+      w?.()
+    }
+    const onClose = () => {
+      closed = true
+      signal()
+    }
+    res.on('close', onClose)
+    const stopped = () => closed || writeError !== null || res.destroyed
+    try {
+      let pos = this.range.start
+      while (pos <= this.range.end) {
+        // Backpressure: at most SEND_BUFFERS MiB handed to the socket and not yet written.
+        while (free.length === 0 && !stopped()) await new Promise<void>((resolve) => (wake = resolve))
+        if (stopped()) return // the client went away: nothing to report
+        const buf = free.pop()!
+        const { bytesRead } = await this.handle.read(buf, 0, Math.min(CHUNK, this.range.end - pos + 1), pos)
+        if (bytesRead === 0) {
+          free.push(buf)
+          throw new Error(`blob ended at byte ${pos}, before ${this.range.end + 1}`)
+        }
+        pos += bytesRead
+        outstanding++
+        res.write(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead), (err) => {
+          outstanding--
+          if (err) writeError ??= err
+          free.push(buf)
+          signal()
+        })
+      }
+      if (stopped()) return
+      res.end()
+      while (outstanding > 0 && !closed) await new Promise<void>((resolve) => (wake = resolve))
+    } catch (err) {
+      res.destroy(err as Error)
+      throw err
+    } finally {
+      res.off('close', onClose)
+      await this.handle.close().catch(() => {})
+      // A buffer whose write may still be pending is left to the GC, never reused.
+      if (outstanding === 0) for (const b of free) if (sendPool.length < 2 * SEND_BUFFERS) sendPool.push(b)
+    }
+  }
 }
 
 export interface FsBlobStoreOptions {
@@ -78,25 +468,41 @@ export class FsBlobStore implements BlobStore {
   }
 
   async read(oid: string, range?: ByteRange): Promise<Readable> {
-    let handle: fsp.FileHandle
+    const handle = await this.open(oid)
+    return handle.createReadStream({ highWaterMark: CHUNK, ...(range ? { start: range.start, end: range.end } : {}) })
+  }
+
+  /** Opens a blob for `sendBlobRange` (throws BlobNotFoundError before anything is sent). */
+  async openRange(oid: string, range: ByteRange): Promise<BlobRange> {
+    return new FileRange(await this.open(oid), range)
+  }
+
+  private async open(oid: string): Promise<fsp.FileHandle> {
     try {
-      handle = await fsp.open(this.blobPath(oid), 'r')
+      return await fsp.open(this.blobPath(oid), 'r')
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new BlobNotFoundError(oid)
       throw err
     }
-    return handle.createReadStream({ highWaterMark: CHUNK, ...(range ? { start: range.start, end: range.end } : {}) })
   }
 
   async put(source: Readable, expected: BlobExpectation): Promise<void> {
     const tmp = path.join(this.tmpDir, `put-${++this.seq}`)
-    const counter = hashingCounter(expected.size)
+    const handle = await fsp.open(tmp, 'w')
+    const hasher = sha256Job()
+    // @NOTE: hashing runs on a worker while this thread writes (VerifyingFileSink); with fsync on,
+    // the sink flushes as it goes and the final fdatasync (before publishing, so a published blob
+    // survives a power loss) overlaps the last hash batches.
+    const sink = new VerifyingFileSink(handle.fd, expected.size, hasher, this.options.fsync ? SYNC_EVERY : 0)
     try {
-      // @NOTE: `flush` fdatasyncs before close, so a published blob survives a power loss.
-      await pipeline(source, counter, fs.createWriteStream(tmp, { highWaterMark: CHUNK, flush: this.options.fsync }))
-      verify(counter, expected)
+      await pipeline(source, sink)
+      const [digest] = await Promise.all([hasher.digest(), this.options.fsync ? handle.datasync() : null])
+      verify({ count: sink.count, digest: () => digest }, expected)
+      await handle.close()
       await this.publish(tmp, expected.oid)
     } catch (err) {
+      hasher.abort()
+      await handle.close().catch(() => {})
       await fsp.rm(tmp, { force: true })
       throw err
     }

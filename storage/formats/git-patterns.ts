@@ -10,6 +10,19 @@ export interface PathPattern {
   negated: boolean
 }
 
+/** POSIX bracket classes as regex class bodies (wildmatch supports these). */
+const POSIX_CLASSES: Record<string, string> = {
+  space: '\\s',
+  digit: '0-9',
+  alpha: 'A-Za-z',
+  alnum: 'A-Za-z0-9',
+  upper: 'A-Z',
+  lower: 'a-z',
+  xdigit: '0-9A-Fa-f',
+  blank: ' \\t',
+  punct: '!-\\/:-@\\[-`{-~',
+}
+
 function classToRegex(glob: string, i: number): [string, number] | null {
   let j = i + 1
   let out = '['
@@ -23,9 +36,10 @@ function classToRegex(glob: string, i: number): [string, number] | null {
   }
   for (; j < glob.length && glob[j] !== ']'; j++) {
     const c = glob[j]!
-    if (c === '[' && glob.startsWith('[:space:]', j)) {
-      out += '\\s'
-      j += 8
+    const posix = c === '[' ? /^\[:([a-z]+):\]/.exec(glob.slice(j)) : null
+    if (posix && POSIX_CLASSES[posix[1]!]) {
+      out += POSIX_CLASSES[posix[1]!]
+      j += posix[0].length - 1
     } else out += c === '\\' || c === '^' ? `\\${c}` : c
   }
   if (j >= glob.length) return null
@@ -85,7 +99,9 @@ export function compilePattern(raw: string): PathPattern | null {
 
 /** Splits a `.gitattributes` line into its pattern and attribute words (a pattern may be "quoted"). */
 export function splitAttributesLine(line: string): { pattern: string; attrs: string[] } | null {
-  const t = line.trim()
+  // Only ASCII blanks separate fields, as in git; a pattern ends at the first one (git does not
+  // honour `\ ` there: spaces in paths are written `[[:space:]]`).
+  const t = line.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '')
   if (t === '' || t.startsWith('#')) return null
   let pattern: string
   let rest: string
@@ -95,11 +111,10 @@ export function splitAttributesLine(line: string): { pattern: string; attrs: str
     pattern = t.slice(1, end)
     rest = t.slice(end + 1)
   } else {
-    // An escaped space (`\ `) belongs to the pattern.
-    const m = /^((?:\\.|[^\s\\])+)(.*)$/.exec(t)
+    const m = /^([^ \t\r\n]+)(.*)$/.exec(t)
     if (!m) return null
     pattern = m[1]!
     rest = m[2]!
   }
-  return { pattern, attrs: rest.trim().split(/\s+/).filter(Boolean) }
+  return { pattern, attrs: rest.split(/[ \t\r\n]+/).filter(Boolean) }
 }

@@ -14,7 +14,20 @@ export const atomicFs = {
     async writeFile(file: string, data: Uint8Array | string, options?: fs.WriteFileOptions): Promise<void> {
       const tmp = path.join(path.dirname(file), `.tmp-${randomBytes(6).toString('hex')}`)
       try {
-        await fsp.writeFile(tmp, data, options)
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await fsp.writeFile(tmp, data, options)
+            break
+          } catch (err) {
+            // `git repack` (prune-packed) removes object folders it empties, possibly right after
+            // isomorphic-git created one: recreate it and retry, as git itself does.
+            // Only the fan-out folder: a repository deleted meanwhile must not be recreated.
+            if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw err
+            await fsp.mkdir(path.dirname(file)).catch((e: NodeJS.ErrnoException) => {
+              if (e.code !== 'EEXIST') throw err
+            })
+          }
+        }
         await fsp.rename(tmp, file)
       } catch (err) {
         await fsp.rm(tmp, { force: true })

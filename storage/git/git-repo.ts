@@ -45,6 +45,7 @@ export function isNotFound(err: unknown): boolean {
  */
 export class GitRepo {
   private readonly cache: object = {}
+  private readonly peeled = new Map<string, string>()
 
   constructor(readonly gitdir: string) {}
 
@@ -64,6 +65,19 @@ export class GitRepo {
 
   /** Follows annotated tags down to the commit they name. */
   async peelToCommit(oid: string): Promise<string | null> {
+    // Object ids name immutable content, so a found answer holds forever; every revision a
+    // request names is peeled, and reading the object costs far more than the rest of a resolve.
+    const known = this.peeled.get(oid)
+    if (known) return known
+    const commit = await this.peel(oid)
+    if (commit) {
+      if (this.peeled.size >= 1024) this.peeled.delete(this.peeled.keys().next().value!)
+      this.peeled.set(oid, commit)
+    }
+    return commit
+  }
+
+  private async peel(oid: string): Promise<string | null> {
     for (let depth = 0; depth < 10; depth++) {
       let obj: Awaited<ReturnType<typeof git.readObject>>
       try {
@@ -141,6 +155,37 @@ export class GitRepo {
       entry = found
     }
     return { ...entry, path }
+  }
+
+  /**
+   * Refs below a prefix (`refs/heads`), loose and packed, with their targets (not peeled).
+   * In-flight `.lock` files are not refs.
+   */
+  async listRefs(prefix: string): Promise<{ name: string; ref: string; oid: string }[]> {
+    const names = await git.listRefs({ fs: atomicFs, gitdir: this.gitdir, filepath: prefix })
+    const out: { name: string; ref: string; oid: string }[] = []
+    for (const name of names) {
+      if (name.endsWith('.lock')) continue
+      const oid = await this.readRef(`${prefix}/${name}`)
+      if (oid) out.push({ name, ref: `${prefix}/${name}`, oid })
+    }
+    return out
+  }
+
+  /** Writes an annotated tag object; the ref itself is moved by compare-and-swap. */
+  writeTag(t: { object: string; name: string; message: string; tagger: Identity; when?: Date }): Promise<string> {
+    const when = t.when ?? new Date()
+    return git.writeTag({
+      fs: atomicFs,
+      gitdir: this.gitdir,
+      tag: {
+        object: t.object,
+        type: 'commit',
+        tag: t.name,
+        tagger: { ...t.tagger, timestamp: Math.floor(when.getTime() / 1000), timezoneOffset: 0 },
+        message: t.message.endsWith('\n') ? t.message : `${t.message}\n`,
+      },
+    })
   }
 
   writeBlob(content: Uint8Array): Promise<string> {

@@ -11,6 +11,7 @@ import { KeyedMutex } from './mutex.js'
 export class RepoStore {
   private readonly open_ = new Map<string, GitRepo>()
   private readonly mutex = new KeyedMutex()
+  private readonly writeListeners: ((id: string) => void)[] = []
 
   constructor(private readonly root: string) {
     fs.mkdirSync(path.join(root, '.trash'), { recursive: true })
@@ -30,6 +31,24 @@ export class RepoStore {
       this.open_.set(id, repo)
     }
     return repo
+  }
+
+  /**
+   * Drops the repository's GitRepo and with it isomorphic-git's pack cache: needed once packs it
+   * may have indexed are deleted (maintenance), or a later read would look for a vanished file.
+   */
+  invalidate(id: string): void {
+    this.open_.delete(id)
+  }
+
+  /** Subscribes to `wrote` (maintenance counts writes per repository). */
+  onWrite(listener: (id: string) => void): void {
+    this.writeListeners.push(listener)
+  }
+
+  /** Tells subscribers that refs of the repository moved (an API commit or a push). */
+  wrote(id: string): void {
+    for (const listener of this.writeListeners) listener(id)
   }
 
   /** Serialises writers of one repository within this process. */

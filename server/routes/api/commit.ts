@@ -5,7 +5,6 @@ import { requireUser } from '../../auth/access.js'
 import { errors, HubError } from '../../errors.js'
 import { BodyTooLargeError, ndjsonLines } from '../../protocol/ndjson.js'
 import { queryBool } from '../../protocol/query.js'
-import { URL_PREFIX } from '../../protocol/repo-id.js'
 import { revisionFrom } from '../../protocol/url-path.js'
 import { ApiRepoParams, apiRepo, decoding, rawTail } from '../repo-params.js'
 
@@ -28,9 +27,7 @@ export function commitRoute(app: FastifyInstance, ctx: Context) {
     async (request) => {
       const repo = apiRepo(ctx, request, request.params, 'write')
       const user = requireUser(request.actor)
-      if (queryBool(request.query.create_pr)) {
-        throw errors.notImplemented('Pull requests (create_pr) are not supported by this server yet')
-      }
+      const createPr = queryBool(request.query.create_pr)
       const type = request.headers['content-type'] ?? ''
       if (!type.startsWith('application/x-ndjson')) {
         throw new HubError(415, 'The commit body must be application/x-ndjson')
@@ -40,16 +37,18 @@ export function commitRoute(app: FastifyInstance, ctx: Context) {
       let result
       try {
         const lines = ndjsonLines(request.raw, ctx.config.maxCommitBody)
-        result = await ctx.commits.commit(repo, user, ref, lines, user.is_admin === 1)
+        result = await ctx.commits.commit(repo, user, ref, lines, { readsAll: user.is_admin === 1, createPr })
       } catch (err) {
         if (err instanceof BodyTooLargeError) throw errors.tooLarge(`The commit body is larger than ${ctx.config.maxCommitBody} bytes`)
         throw err
       }
+      const base = ctx.repos.url(repo)
       return {
         success: true,
         commitOid: result.commitOid,
-        commitUrl: `${ctx.publicUrl()}/${URL_PREFIX[repo.type]}${repo.namespace}/${repo.name}/commit/${result.commitOid}`,
-        pullRequestUrl: null,
+        commitUrl: `${base}/commit/${result.commitOid}`,
+        // py derives refs/pr/N from this exact shape (spec 6.4).
+        pullRequestUrl: result.pullRequest === null ? null : `${base}/discussions/${result.pullRequest}`,
         hookOutput: '',
       }
     },

@@ -36,7 +36,12 @@ export function reposCreateRoute(app: FastifyInstance, ctx: Context) {
       // py sends the full id in `name` when it has no organization in some versions.
       let namespace = b.organization || user.name
       let name = b.name
-      if (!b.organization && name.includes('/')) [namespace, name] = name.split('/', 2) as [string, string]
+      if (!b.organization && name.includes('/')) {
+        const parts = name.split('/')
+        // Not split('/', 2): that would silently create `a/b` for `a/b/c`.
+        if (parts.length !== 2) throw errors.unprocessable(`Invalid repo id "${name}": use "namespace/name"`)
+        ;[namespace, name] = parts as [string, string]
+      }
       const files = (b.files ?? []).map((f) => {
         const problem = repoPathProblem(f.path)
         if (problem) throw errors.unprocessable(`Invalid path "${f.path}": ${problem}`)

@@ -22,7 +22,12 @@ export function reposDeleteRoute(app: FastifyInstance, ctx: Context) {
     if (!type) throw errors.badRequest(`Unknown repo type "${String(request.body.type)}"`)
     let namespace = request.body.organization || user.name
     let name = request.body.name
-    if (!request.body.organization && name.includes('/')) [namespace, name] = name.split('/', 2) as [string, string]
+    if (!request.body.organization && name.includes('/')) {
+      const parts = name.split('/')
+      // Not split('/', 2): that would delete `a/b` when asked for `a/b/c`. No such repo can exist.
+      if (parts.length !== 2) throw errors.repoNotFound()
+      ;[namespace, name] = parts as [string, string]
+    }
     const repo = ctx.repos.get(type, namespace, name, request.actor, 'write')
     await ctx.repos.remove(repo)
     return {}

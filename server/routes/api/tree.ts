@@ -7,6 +7,7 @@ import { TreeEntrySchema, toWireEntry } from '../../schemas/tree-entry.js'
 import { Type } from '@sinclair/typebox'
 import { decodeCursor, encodeCursor } from '../../protocol/cursor.js'
 import { ApiRepoParams, apiRepo, decoding, rawTail } from '../repo-params.js'
+import { JSON_TYPE, ResponseCache } from '../../services/response-cache.js'
 
 const PAGE = 1000
 const PAGE_EXPANDED = 50
@@ -16,6 +17,7 @@ const PAGE_EXPANDED = 50
  * that keeps the query as received. The cursor names the last path of the previous page.
  */
 export function treeRoute(app: FastifyInstance, ctx: Context) {
+  const pages = new ResponseCache<string | null>(32 * 1024 * 1024)
   app.get<{ Params: ApiRepoParams; Querystring: Record<string, unknown> }>(
     '/api/:types/:ns/:name/tree/*',
     { schema: { params: ApiRepoParams, response: { 200: Type.Array(TreeEntrySchema) } } },
@@ -26,23 +28,33 @@ export function treeRoute(app: FastifyInstance, ctx: Context) {
       )
       const { commit } = await ctx.content.resolve(repo, rev)
       const cleanPath = path.replace(/\/+$/, '')
-      const entries = await ctx.content.list(repo, commit, cleanPath, queryBool(request.query.recursive))
-      if (!entries) throw errors.entryNotFound(commit, `Entry not found: ${cleanPath}`)
+      const recursive = queryBool(request.query.recursive)
       const expand = queryBool(request.query.expand)
-      const limit = expand ? PAGE_EXPANDED : PAGE
-      let start = 0
-      if (typeof request.query.cursor === 'string') {
-        const after = decodeCursor(request.query.cursor)
-        if (after === null) throw errors.badRequest('Invalid cursor')
-        start = lowerBound(entries, after)
+      const cursor = typeof request.query.cursor === 'string' ? request.query.cursor : null
+      // A page is a function of the commit and the query: serialized once, then served as bytes.
+      const key = `${repo.id}\0${commit}\0${cleanPath}\0${recursive ? 1 : 0}${expand ? 1 : 0}\0${cursor ?? ''}`
+      let hit = pages.get(key)
+      if (!hit) {
+        const entries = await ctx.content.list(repo, commit, cleanPath, recursive)
+        if (!entries) throw errors.entryNotFound(commit, `Entry not found: ${cleanPath}`)
+        const limit = expand ? PAGE_EXPANDED : PAGE
+        let start = 0
+        if (cursor !== null) {
+          const after = decodeCursor(cursor)
+          if (after === null) throw errors.badRequest('Invalid cursor')
+          start = lowerBound(entries, after)
+        }
+        const page = entries.slice(start, start + limit)
+        const next = start + limit < entries.length ? encodeCursor(page[page.length - 1]!.path) : null
+        hit = { body: Buffer.from(reply.serialize(page.map(toWireEntry)) as string), meta: next }
+        pages.set(key, hit.body, hit.meta)
       }
-      const page = entries.slice(start, start + limit)
-      if (start + limit < entries.length) {
+      if (hit.meta !== null) {
         const url = new URL(request.url, 'http://x')
-        url.searchParams.set('cursor', encodeCursor(page[page.length - 1]!.path))
+        url.searchParams.set('cursor', hit.meta)
         reply.header('Link', `<${ctx.publicUrl()}${url.pathname}${url.search}>; rel="next"`)
       }
-      return page.map(toWireEntry)
+      return reply.type(JSON_TYPE).send(hit.body)
     },
   )
 }

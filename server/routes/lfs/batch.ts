@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { Context } from '../../context.js'
+import { withChallenge } from '../../auth/challenge.js'
 import { errors } from '../../errors.js'
 import { FILE_PREFIXES, FileRepoParams } from '../repo-params.js'
 
@@ -23,8 +24,8 @@ export function stripGit(name: string): string {
 }
 
 /**
- * POST /{prefix}{repo}.git/info/lfs/objects/batch (spec 5.6). Never answers `transfer: xet`.
- * @TODO: the `download` operation for git-lfs (issue 4).
+ * POST /{prefix}{repo}.git/info/lfs/objects/batch (spec 5.6): `upload` (basic or HF multipart)
+ * and `download` (basic, for git-lfs). Never answers `transfer: xet`.
  */
 export function lfsBatchRoute(app: FastifyInstance, ctx: Context) {
   for (const { prefix, type } of FILE_PREFIXES) {
@@ -36,11 +37,18 @@ export function lfsBatchRoute(app: FastifyInstance, ctx: Context) {
         if (b.hash_algo !== undefined && b.hash_algo !== 'sha256' && b.hash_algo !== 'sha_256') {
           throw errors.unprocessable(`Unsupported hash_algo ${b.hash_algo}`)
         }
-        if (b.operation !== 'upload') {
-          throw errors.unprocessable(`Unsupported operation "${b.operation}" (this server accepts uploads)`)
+        if (b.operation !== 'upload' && b.operation !== 'download') {
+          throw errors.unprocessable(`Unsupported operation "${b.operation}" (use upload or download)`)
         }
-        const repo = ctx.repos.get(type, request.params.ns, stripGit(request.params.name), request.actor, 'write')
-        const answer = await ctx.lfs.batchUpload(repo, b.objects, b.transfers ?? ['basic'], request.actor.user?.is_admin === 1)
+        const action = b.operation === 'upload' ? 'write' : 'read'
+        // git-lfs sends its token only after a 401 that asks for one.
+        const repo = withChallenge(request.actor, () =>
+          ctx.repos.get(type, request.params.ns, stripGit(request.params.name), request.actor, action),
+        )
+        const answer =
+          b.operation === 'upload'
+            ? await ctx.lfs.batchUpload(repo, b.objects, b.transfers ?? ['basic'], request.actor.user?.is_admin === 1)
+            : await ctx.lfs.batchDownload(repo, b.objects)
         reply.type('application/vnd.git-lfs+json')
         return answer
       },

@@ -1,0 +1,74 @@
+import { Type } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import type { Context } from '../../context.js'
+import { errors } from '../../errors.js'
+import { queryList } from '../../protocol/query.js'
+import { revisionFrom } from '../../protocol/url-path.js'
+import { escapeHtml } from '../../services/pr-service.js'
+import { ApiRepoParams, apiRepo, decoding, rawTail } from '../repo-params.js'
+import { JSON_TYPE, ResponseCache } from '../../services/response-cache.js'
+
+const Commit = Type.Object({
+  id: Type.String(),
+  title: Type.String(),
+  message: Type.String(),
+  authors: Type.Array(Type.Object({ user: Type.String(), avatar: Type.String() })),
+  date: Type.String(),
+  formatted: Type.Optional(Type.Object({ title: Type.String(), message: Type.String() })),
+})
+
+/**
+ * GET /api/{types}/{repo}/commits/{rev} (spec 8.4): newest first along first parents, pages of
+ * `limit` (default 50, at most 1000) linked with `p`, and `X-Total-Count`.
+ */
+export function commitsRoute(app: FastifyInstance, ctx: Context) {
+  /** Serialized pages with their X-Total-Count: functions of the commit and the query. */
+  const pages = new ResponseCache<number>(16 * 1024 * 1024)
+  app.get<{ Params: ApiRepoParams; Querystring: Record<string, unknown> }>(
+    '/api/:types/:ns/:name/commits/*',
+    { schema: { params: ApiRepoParams, response: { 200: Type.Array(Commit) } } },
+    async (request, reply) => {
+      const repo = apiRepo(ctx, request, request.params, 'read')
+      // js sends the revision raw (spec 1.4): all remaining segments form it.
+      const rev = await decoding(() => revisionFrom(rawTail(request, 5)))
+      const { commit } = await ctx.content.resolve(repo, rev)
+      const num = (v: unknown, fallback: number, max: number) => {
+        if (v === undefined) return fallback
+        if (typeof v !== 'string' || !/^\d{1,9}$/.test(v)) throw errors.badRequest('limit and p must be non-negative integers')
+        return Math.min(Number(v), max)
+      }
+      const limit = Math.max(1, num(request.query.limit, 50, 1000))
+      const page = num(request.query.p, 0, 1e9)
+      const formatted = queryList(request.query, 'expand').includes('formatted')
+      const key = `${repo.id}\0${commit}\0${page}\0${limit}\0${formatted ? 1 : 0}\0${ctx.publicUrl()}`
+      let hit = pages.get(key)
+      if (!hit) {
+        const total = await ctx.history.count(repo, commit)
+        const commits = page * limit < total ? await ctx.history.page(repo, commit, page * limit, limit) : []
+        const wire = commits.map((c) => {
+          const nl = c.message.indexOf('\n')
+          const title = nl < 0 ? c.message : c.message.slice(0, nl)
+          const message = nl < 0 ? '' : c.message.slice(nl + 1)
+          return {
+            id: c.oid,
+            title,
+            message,
+            authors: [{ user: c.author.name, avatar: `${ctx.publicUrl()}/avatars/${encodeURIComponent(c.author.name)}.svg` }],
+            date: new Date(c.committer.timestamp * 1000).toISOString(),
+            ...(formatted ? { formatted: { title: escapeHtml(title), message: escapeHtml(message) } } : {}),
+          }
+        })
+        hit = { body: Buffer.from(reply.serialize(wire) as string), meta: total }
+        pages.set(key, hit.body, hit.meta)
+      }
+      const total = hit.meta
+      reply.header('X-Total-Count', String(total))
+      if ((page + 1) * limit < total) {
+        const url = new URL(request.url, 'http://x')
+        url.searchParams.set('p', String(page + 1))
+        reply.header('Link', `<${ctx.publicUrl()}${url.pathname}${url.search}>; rel="next"`)
+      }
+      return reply.type(JSON_TYPE).send(hit.body)
+    },
+  )
+}

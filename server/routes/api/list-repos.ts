@@ -1,0 +1,71 @@
+import { Type } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import type { Context } from '../../context.js'
+import { HubError } from '../../errors.js'
+import { queryList } from '../../protocol/query.js'
+import { typeFromSegment } from '../../protocol/repo-id.js'
+import { RepoInfoSchema, repoInfoJson } from '../../schemas/repo-info.js'
+import { JSON_TYPE, ResponseCache } from '../../services/response-cache.js'
+
+const Params = Type.Object({ types: Type.String() })
+
+function one(v: unknown): string | null {
+  if (Array.isArray(v)) v = v[v.length - 1]
+  return typeof v === 'string' ? v : null
+}
+
+/**
+ * GET /api/{models,datasets,spaces} (spec 10): search, author, filter (tags), sort, direction,
+ * limit and cursor pagination through an absolute `Link`. Served from the SQLite index only.
+ */
+export function listReposRoute(app: FastifyInstance, ctx: Context) {
+  /**
+   * Serialized pages (and their next cursor) keyed by the database version, the viewer and the
+   * query as sent: a search scans every repo's id in SQL (milliseconds with 10,000 repos), while
+   * between two writes the answer cannot change.
+   */
+  const pages = new ResponseCache<string | null>(16 * 1024 * 1024)
+  app.get<{ Params: { types: string }; Querystring: Record<string, unknown> }>(
+    '/api/:types',
+    { schema: { params: Params, response: { 200: Type.Array(RepoInfoSchema) } } },
+    async (request, reply) => {
+      const q = request.query
+      const type = typeFromSegment(request.params.types)
+      if (!type) throw new HubError(404, `Not found: GET /api/${request.params.types}`)
+      const viewer = `${request.actor.user?.id ?? ''}:${request.actor.token?.id ?? ''}`
+      const key = `${ctx.listing.version()}\0${viewer}\0${request.url}`
+      let hit = pages.get(key)
+      if (!hit) {
+        const { rows, next } = ctx.listing.page(type, request.actor, {
+          search: queryList(q, 'search'),
+          author: one(q.author),
+          filter: queryList(q, 'filter'),
+          sort: one(q.sort),
+          direction: one(q.direction),
+          limit: one(q.limit),
+          cursor: one(q.cursor),
+        })
+        const tags = ctx.listing.tagsOf(rows.map((r) => r.id))
+        const wire = rows.map((r) =>
+          repoInfoJson(r, {
+            sha: r.sha,
+            lastModified: r.last_modified,
+            tags: tags.get(r.id) ?? [],
+            cardData: r.card_data ? (JSON.parse(r.card_data) as Record<string, unknown>) : null,
+            pipelineTag: r.pipeline_tag,
+            libraryName: r.library_name,
+            usedStorage: r.used_storage,
+          }),
+        )
+        hit = { body: Buffer.from(reply.serialize(wire) as string), meta: next }
+        pages.set(key, hit.body, hit.meta)
+      }
+      if (hit.meta) {
+        const url = new URL(request.url, 'http://x')
+        url.searchParams.set('cursor', hit.meta)
+        reply.header('Link', `<${ctx.publicUrl()}${url.pathname}${url.search}>; rel="next"`)
+      }
+      return reply.type(JSON_TYPE).send(hit.body)
+    },
+  )
+}

@@ -1,0 +1,27 @@
+import { Type, type Static } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import type { Context } from '../../context.js'
+import { requireUser } from '../../auth/access.js'
+import { revisionFrom } from '../../protocol/url-path.js'
+import { ApiRepoParams, apiRepo, decoding, rawTail } from '../repo-params.js'
+
+const Body = Type.Object({ tag: Type.String(), message: Type.Optional(Type.Union([Type.String(), Type.Null()])) }, { additionalProperties: true })
+
+/** POST /api/{types}/{repo}/tag/{rev} creates a tag on rev; DELETE …/tag/{tag} removes one (spec 8.3). */
+export function tagRoute(app: FastifyInstance, ctx: Context) {
+  app.post<{ Params: ApiRepoParams; Body: Static<typeof Body> }>(
+    '/api/:types/:ns/:name/tag/*',
+    { schema: { params: ApiRepoParams, body: Body } },
+    async (request) => {
+      const repo = apiRepo(ctx, request, request.params, 'write')
+      const rev = await decoding(() => revisionFrom(rawTail(request, 5)))
+      await ctx.refs.createTag(repo, rev || repo.default_branch, request.body.tag, request.body.message || null, requireUser(request.actor).name)
+      return {}
+    },
+  )
+  app.delete<{ Params: ApiRepoParams }>('/api/:types/:ns/:name/tag/*', { schema: { params: ApiRepoParams } }, async (request) => {
+    const repo = apiRepo(ctx, request, request.params, 'write')
+    await ctx.refs.deleteTag(repo, await decoding(() => revisionFrom(rawTail(request, 5))))
+    return {}
+  })
+}

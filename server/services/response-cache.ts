@@ -1,0 +1,40 @@
+/**
+ * Serialized response bodies, least recently used first out, bounded by total bytes. For answers
+ * that are pure functions of their key: keys must name everything the body depends on (a commit
+ * id, or a database version), so entries never need invalidating — stale keys just age out.
+ * (Large metadata answers — 10,000 siblings, 1,000 tree entries — cost milliseconds to build
+ * and serialize each time; bench/metadata.mjs.)
+ */
+export class ResponseCache<M = null> {
+  private readonly map = new Map<string, { body: Buffer; meta: M }>()
+  private bytes = 0
+
+  constructor(private readonly maxBytes: number) {}
+
+  get(key: string): { body: Buffer; meta: M } | undefined {
+    const hit = this.map.get(key)
+    if (hit) {
+      this.map.delete(key)
+      this.map.set(key, hit)
+    }
+    return hit
+  }
+
+  set(key: string, body: Buffer, meta: M): void {
+    if (body.byteLength > this.maxBytes / 4) return // one huge answer must not flush everything else
+    const old = this.map.get(key)
+    if (old) {
+      this.bytes -= old.body.byteLength
+      this.map.delete(key)
+    }
+    this.map.set(key, { body, meta })
+    this.bytes += body.byteLength
+    for (const [k, v] of this.map) {
+      if (this.bytes <= this.maxBytes) break
+      this.map.delete(k)
+      this.bytes -= v.body.byteLength
+    }
+  }
+}
+
+export const JSON_TYPE = 'application/json; charset=utf-8'
