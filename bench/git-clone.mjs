@@ -153,6 +153,8 @@ async function main() {
     const loose = looseObjects(gitdir)
     const looseHttp = timedClone(env, `${base}/admin/bench`, path.join(work, 'c'), false)
     const looseFile = timedClone(env, `file://${gitdir}`, path.join(work, 'c'), false)
+    const looseHttpBare = timedClone(env, `${base}/admin/bench`, path.join(work, 'c.git'), true)
+    const looseFileBare = timedClone(env, `file://${gitdir}`, path.join(work, 'c.git'), true)
 
     // The 50th API commit triggers maintenance; wait for it to pack everything.
     await apiCommit(base, `edit ${COMMITS - 1}`, [[filePath(next), content(next++, COMMITS)]])
@@ -182,7 +184,7 @@ async function main() {
       cpu: `${os.cpus()[0]?.model ?? '?'} × ${os.cpus().length}`,
       loadavg: os.loadavg().map((x) => x.toFixed(2)).join(' '),
       repo: { files: FILES + COMMITS - 1, apiCommits: COMMITS, objects, buildSecs },
-      beforeMaintenance: { looseObjects: loose, httpSecs: looseHttp, fileSecs: looseFile, ratio: looseHttp / looseFile },
+      beforeMaintenance: { looseObjects: loose, httpSecs: looseHttp, fileSecs: looseFile, bareHttpSecs: looseHttpBare, bareFileSecs: looseFileBare },
       afterMaintenance: {
         packs,
         runs: opts.runs,
@@ -198,7 +200,7 @@ async function main() {
     const f = (x) => `${x.toFixed(3)} s`
     console.log(`hubd git-clone bench — ${result.node}, ${result.git}, ${result.cpu}, load ${result.loadavg}`)
     console.log(`repo: ${result.repo.files} files, ${COMMITS} API commits, ${objects} objects (built in ${buildSecs.toFixed(1)} s)`)
-    console.log(`before maintenance (${loose} loose objects): clone http ${f(looseHttp)}  file:// ${f(looseFile)}  ratio ${(looseHttp / looseFile).toFixed(2)}`)
+    console.log(`before maintenance (${loose} loose objects): clone http ${f(looseHttp)}  file:// ${f(looseFile)}; --bare http ${f(looseHttpBare)}  file:// ${f(looseFileBare)}`)
     const a = result.afterMaintenance
     console.log(`after maintenance (${packs} pack, medians of ${opts.runs}):`)
     console.log(`  git clone         http ${f(a.cloneHttpSecs)}  file:// ${f(a.cloneFileSecs)}  ratio ${a.cloneRatio.toFixed(2)}  (per run ${a.perRunCloneRatios.join(' ')})`)

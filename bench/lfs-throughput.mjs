@@ -6,13 +6,18 @@
 // minimal Node `http` servers that give the ceilings:
 //   * ingest ceiling: streams a request body to disk (no hash, no fsync);
 //   * download ceiling: streams the file to the response in 1 MiB reads.
-// Every measurement of hubd is interleaved with the ceiling it is compared with, and the script
-// reports medians over the runs plus the per-run ratios. Server RSS is sampled from
-// /proc/<pid>/status every 100 ms during each phase; "growth" is max(VmRSS) − VmRSS at phase start.
+// Each hubd phase is paired with the same phase against a ceiling, measured just before it; runs
+// interleave the (build, fsync) pairs and the script reports medians plus the per-run ratios. Each
+// (run, build, fsync) gets a fresh hubd on a fresh data dir (the batch would answer "present" to
+// the admin for an oid stored in any repo). `sync` runs before uploads and downloads so both sides
+// start without dirty pages. Server RSS is sampled from /proc/<pid>/status every 100 ms during each
+// phase ("growth" = max VmRSS − VmRSS at phase start); server CPU from /proc/<pid>/stat.
 //
-// Usage: node bench/lfs-throughput.mjs [--size MiB] [--runs n] [--fsync both|true|false] [--json file]
-//   Requires `npm run build` first (runs dist/server/main.js). Everything lives in a fresh folder
-//   under /tmp (removed at the end) and talks to 127.0.0.1 only.
+// Usage: node bench/lfs-throughput.mjs [--size MiB (2048)] [--runs n (5)] [--fsync both|true|false]
+//          [--json file] [--timeout-min 90] [--hubd label=path/to/dist/server/main.js]...
+//   Requires `npm run build` first (default build: dist/server/main.js; several --hubd compare
+//   builds in the same runs). Everything lives in a fresh folder under /tmp (removed at the end),
+//   it talks to 127.0.0.1 only and gives up after --timeout-min. BENCH_DEBUG=1 logs each phase.
 //
 // Plain Node ≥ 20 ESM, no dependencies.
 

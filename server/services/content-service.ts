@@ -5,6 +5,10 @@ import type { CommitInfo, GitRepo, ResolvedRev, TreeEntry } from '../../storage/
 import type { RepoStore } from '../../storage/git/repo-store.js'
 import { errors } from '../errors.js'
 import { Lru } from './lru.js'
+import { ResponseCache } from './response-cache.js'
+
+/** Blobs up to this size are kept in memory once read. */
+const SMALL_BLOB = 64 * 1024
 
 export interface LfsInfo {
   oid: string
@@ -40,6 +44,7 @@ export class ContentService {
   private readonly commits = new Lru<string, CommitInfo>(4096)
   private readonly entries = new Lru<string, Entry | null>(16384)
   private readonly listings = new Lru<string, Entry[] | null>(64)
+  private readonly smallBlobs = new ResponseCache(16 * 1024 * 1024)
 
   constructor(
     private readonly store: RepoStore,
@@ -142,8 +147,15 @@ export class ContentService {
     })
   }
 
-  readBlob(repo: RepoRow, oid: string): Promise<Buffer> {
-    return this.git(repo).readBlob(oid)
+  /** A blob's bytes; small ones (config files, read on every GET of them) stay in memory. */
+  async readBlob(repo: RepoRow, oid: string): Promise<Buffer> {
+    const key = `${repo.id}:${oid}`
+    const hit = this.smallBlobs.get(key)
+    if (hit) return hit.body
+    const blob = await this.git(repo).readBlob(oid)
+    // A copy: the blob may be a view into a larger buffer that should not stay alive with it.
+    if (blob.byteLength <= SMALL_BLOB) this.smallBlobs.set(key, Buffer.from(blob), null)
+    return blob
   }
 }
 

@@ -58,6 +58,7 @@ const NO_CACHE = {
  */
 export class GitHttpService {
   private readonly sessions = new Map<string, PushSession>()
+  private readonly v2Capabilities = new Map<string, Buffer>()
   private readonly permits: Semaphore
   /** Why pushes cannot be served safely (the hook is missing or not executable), or null. */
   readonly pushProblem: string | null
@@ -111,12 +112,19 @@ export class GitHttpService {
   async advertise(repo: RepoRow, service: GitService, protocol: string | null): Promise<Buffer> {
     const cli = this.requireAvailable(service)
     const v2 = service === 'git-upload-pack' && wantsV2(protocol)
+    // A v2 advertisement lists capabilities only (no refs): the same for every repository, given
+    // our fixed config and SHA-1 objects (all isomorphic-git writes), so one git process per clone
+    // or fetch is saved.
+    const cached = v2 ? this.v2Capabilities.get(protocol!) : undefined
+    if (cached) return cached
     const release = await this.permits.acquire()
     try {
       // Push has no v2: receive-pack always gets the v0 exchange (git clients never ask otherwise).
       const env: Record<string, string> = service === 'git-upload-pack' && protocol ? { GIT_PROTOCOL: protocol } : {}
       const refs = await cli.run(this.args(service, this.store.gitdir(repo.id), true), { env })
-      return v2 ? refs : Buffer.concat([servicePreamble(service), refs])
+      if (!v2) return Buffer.concat([servicePreamble(service), refs])
+      if (this.v2Capabilities.size < 16) this.v2Capabilities.set(protocol!, refs)
+      return refs
     } finally {
       release()
     }

@@ -1,9 +1,10 @@
 /**
- * Serialized response bodies, least recently used first out, bounded by total bytes. For answers
- * that are pure functions of their key: keys must name everything the body depends on (a commit
- * id, or a database version), so entries never need invalidating — stale keys just age out.
- * (Large metadata answers — 10,000 siblings, 1,000 tree entries — cost milliseconds to build
- * and serialize each time; bench/metadata.mjs.)
+ * Response bodies (serialized answers, small blobs), least recently used first out, bounded by
+ * total bytes. For bytes that are pure functions of their key: keys must name everything a body
+ * depends on (a commit or object id, a database version), so entries never need invalidating —
+ * stale keys just age out. (Large metadata answers — 10,000 siblings, 1,000 tree entries — cost
+ * milliseconds to build and serialize each time; bench/metadata.mjs.) Bodies are shared: never
+ * modify one.
  */
 export class ResponseCache<M = null> {
   private readonly map = new Map<string, { body: Buffer; meta: M }>()

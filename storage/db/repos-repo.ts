@@ -101,8 +101,27 @@ export class ReposRepo {
     })
   }
 
+  /**
+   * Every request starts with this lookup, so rows (and misses) are remembered while the
+   * database version stays the same: a hit costs two tiny statements instead of a 20-column
+   * row (bench/metadata.mjs). Never inside a transaction, whose changes may still roll back.
+   * The rows handed out are shared: callers never modify them.
+   */
   find(type: RepoType, namespace: string, name: string): RepoRow | undefined {
-    return this.find_.get(type, namespace, name)
+    if (this.db.inTransaction) return this.find_.get(type, namespace, name)
+    const version = this.dataVersion()
+    if (version !== this.foundAt) {
+      this.found.clear()
+      this.foundAt = version
+    }
+    const key = `${type}\0${namespace}\0${name}`
+    let row = this.found.get(key)
+    if (row === undefined) {
+      row = this.find_.get(type, namespace, name) ?? null
+      if (this.found.size >= 10_000) this.found.clear()
+      this.found.set(key, row)
+    }
+    return row ?? undefined
   }
 
   findById(id: string): RepoRow | undefined {
@@ -186,16 +205,20 @@ export class ReposRepo {
     return this.redirect_.get(type, namespace, name)
   }
 
-  private version_: Database.Statement | null = null
+  private dataVersion_: Database.Statement | null = null
+  private totalChanges_: Database.Statement | null = null
+  private readonly found = new Map<string, RepoRow | null>()
+  private foundAt = ''
 
   /**
    * Changes whenever a change to the database commits, from this connection or any other (other
-   * processes included): what is cached under it can never be stale.
+   * processes included): what is cached under it can never be stale. (Two statements: each
+   * is cheaper alone than the table-valued pragma joined with total_changes().)
    */
   dataVersion(): string {
-    this.version_ ??= this.db.prepare('SELECT data_version, total_changes() FROM pragma_data_version()').raw()
-    const [version, changes] = this.version_.get() as [number, number]
-    return `${version}.${changes}`
+    this.dataVersion_ ??= this.db.prepare('PRAGMA data_version').pluck()
+    this.totalChanges_ ??= this.db.prepare('SELECT total_changes()').pluck()
+    return `${this.dataVersion_.get() as number}.${this.totalChanges_.get() as number}`
   }
 
   /** One page of a listing, sorted, filtered and restricted to what the viewer may see. */

@@ -1,5 +1,6 @@
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
+import os from 'node:os'
 import path from 'node:path'
 
 export const ZERO_OID = '0000000000000000000000000000000000000000'
@@ -35,6 +36,18 @@ function findPackedRef(text: string, ref: string): string | null {
   return null
 }
 
+const head = Buffer.alloc(64)
+
+/** The first 64 bytes of a file, which is all of a loose ref (`<40 hex>\n`); no fstat, no options. */
+function readHead(file: string): string {
+  const fd = fs.openSync(file, 'r')
+  try {
+    return head.toString('latin1', 0, fs.readSync(fd, head, 0, head.length, 0))
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
 /** Reads a ref the way git does: the loose file first, then packed-refs. Null for names that are not refs. */
 export async function readRef(gitdir: string, ref: string): Promise<string | null> {
   // Names come from URLs: a malformed one must not reach outside refs/ (`refs/../../x`).
@@ -45,7 +58,7 @@ export async function readRef(gitdir: string, ref: string): Promise<string | nul
   const file = path.join(gitdir, ref)
   if (fs.existsSync(file)) {
     try {
-      const v = fs.readFileSync(file, 'utf8').trim()
+      const v = readHead(file).trim()
       if (/^[0-9a-f]{40}$/.test(v)) return v
     } catch (err) {
       // ENOENT: deleted just now; EISDIR: the name is a folder of refs (`dev` beside `dev/x`).
@@ -64,15 +77,55 @@ export async function readRef(gitdir: string, ref: string): Promise<string | nul
   return findPackedRef(text, ref)
 }
 
+/**
+ * What hubd writes into a lock file it holds until the final value replaces it: host and pid, so
+ * that a lock left by a killed hubd can be told from a live one (git's own locks carry no owner).
+ */
+function ownerTag(): string {
+  return `hubd-lock ${os.hostname()} ${process.pid}\n`
+}
+
+/**
+ * Whether a lock file is certainly abandoned: written by a hubd on this host whose process is
+ * gone (or, with `selfIsStale`, by this very pid: a previous incarnation, as pid 1 in a container),
+ * or older than STALE_LOCK_MS whoever wrote it.
+ */
+export async function lockIsStale(lock: string, selfIsStale = false): Promise<boolean> {
+  const st = await fsp.stat(lock).catch(() => null)
+  if (!st) return false
+  if (Date.now() - st.mtimeMs > STALE_LOCK_MS) return true
+  const text = await fsp.readFile(lock, 'latin1').catch(() => '')
+  const m = /^hubd-lock (\S+) (\d+)\n/.exec(text)
+  if (!m || m[1] !== os.hostname()) return false
+  const pid = Number(m[2])
+  if (pid === process.pid) return selfIsStale
+  try {
+    process.kill(pid, 0)
+    return false
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'EPERM'
+  }
+}
+
+/** Removes abandoned lock files under a repository's refs (and packed-refs.lock); for start-up. */
+export async function sweepRefLocks(gitdir: string): Promise<void> {
+  const refs = path.join(gitdir, 'refs')
+  const names = await fsp.readdir(refs, { recursive: true }).catch(() => [] as string[])
+  const locks = names.filter((n) => n.endsWith('.lock')).map((n) => path.join(refs, n))
+  locks.push(path.join(gitdir, 'packed-refs.lock'))
+  for (const lock of locks) if (await lockIsStale(lock, true)) await fsp.rm(lock, { force: true })
+}
+
 async function takeLock(lock: string): Promise<fsp.FileHandle> {
   const deadline = Date.now() + 5000
   for (let attempt = 0; ; attempt++) {
     try {
-      return await fsp.open(lock, 'wx')
+      const handle = await fsp.open(lock, 'wx')
+      await handle.write(ownerTag(), 0)
+      return handle
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-      const st = await fsp.stat(lock).catch(() => null)
-      if (st && Date.now() - st.mtimeMs > STALE_LOCK_MS) {
+      if (await lockIsStale(lock)) {
         // Break it by renaming it aside: of two waiters that saw the same stale lock only one
         // rename succeeds, so the other cannot delete the fresh lock the winner takes next.
         const aside = `${lock}.stale-${process.pid}-${attempt}`
@@ -125,8 +178,7 @@ async function removePackedRef(gitdir: string, ref: string): Promise<void> {
       }
       kept.push(lines[i]!)
     }
-    await handle.writeFile(kept.join('\n'))
-    await handle.datasync()
+    await writeWhole(handle, kept.join('\n'))
     await handle.close()
     await fsp.rename(lock, packed)
     published = true
@@ -136,6 +188,14 @@ async function removePackedRef(gitdir: string, ref: string): Promise<void> {
       await fsp.rm(lock, { force: true })
     }
   }
+}
+
+/** Replaces the lock file's content (the owner tag) with `text`, durably, before it is renamed. */
+async function writeWhole(handle: fsp.FileHandle, text: string): Promise<void> {
+  const buf = Buffer.from(text)
+  await handle.write(buf, 0, buf.length, 0)
+  await handle.truncate(buf.length)
+  await handle.datasync()
 }
 
 function refNameOk(ref: string): boolean {
@@ -161,8 +221,7 @@ export async function casRef(gitdir: string, ref: string, expected: string | nul
   try {
     const current = await readRef(gitdir, ref)
     if (current !== expected) throw new RefConflictError(ref, current)
-    await handle.writeFile(`${next}\n`)
-    await handle.datasync()
+    await writeWhole(handle, `${next}\n`)
     await handle.close()
     await fsp.rename(lock, file)
     published = true

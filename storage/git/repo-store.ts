@@ -3,6 +3,7 @@ import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { GitRepo } from './git-repo.js'
 import { KeyedMutex } from './mutex.js'
+import { sweepRefLocks } from './ref-cas.js'
 
 /**
  * Where bare repositories live: `<root>/<id[0:2]>/<id>.git`, keyed by the repo's immutable id so a
@@ -93,6 +94,14 @@ export class RepoStore {
     for (const name of await fsp.readdir(creating)) {
       const st = await fsp.stat(path.join(creating, name)).catch(() => null)
       if (st && Date.now() - st.mtimeMs > 60_000) await fsp.rm(path.join(creating, name), { recursive: true, force: true })
+    }
+    // Ref locks of a writer killed mid-update would block that ref; live ones are left alone.
+    for (const shard of await fsp.readdir(this.root)) {
+      if (shard.startsWith('.')) continue
+      const dir = path.join(this.root, shard)
+      for (const repo of await fsp.readdir(dir).catch(() => [] as string[])) {
+        if (repo.endsWith('.git')) await sweepRefLocks(path.join(dir, repo))
+      }
     }
   }
 }

@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib'
 import t from 'tap'
 import { hashToken } from '../../server/auth/tokens.js'
 import { FLUSH_PKT, pktLine } from '../../server/protocol/pkt-line.js'
-import { gitClient, needsGitLfs, sha256, tokenUrl, uploadLfs } from '../helpers/git.js'
+import { gitClient, needsGitLfs, scratchDir, sha256, tokenUrl, uploadLfs } from '../helpers/git.js'
 import { commitLines, createRepo, startServer } from '../helpers/server.js'
 
 const header = (summary: string) => ({ key: 'header', value: { summary, description: '' } })
@@ -38,7 +38,7 @@ t.test('clone a repo made through the API: LFS content is real after checkout', 
   await createRepo(server, 'data-me', { type: 'dataset' })
   await commit(server, 'datasets/admin/data-me', [header('rows'), file('rows.csv', 'a,b\n1,2\n')])
 
-  const dir = t.testdir({})
+  const dir = scratchDir(t)
   // Anonymous (the repo is public), protocol v2 (the default), plain URL.
   await git(['clone', '-q', `${server.url}/admin/clone-me`, 'plain'], { cwd: dir })
   const plain = path.join(dir, 'plain')
@@ -46,6 +46,7 @@ t.test('clone a repo made through the API: LFS content is real after checkout', 
   t.equal(fs.readFileSync(path.join(plain, 'sub/notes.txt'), 'utf8'), 'nested\n')
   t.equal(sha256(fs.readFileSync(path.join(plain, 'weights.bin'))), oid, 'the LFS file is smudged to its real bytes')
   t.match((await git(['lfs', 'ls-files', '-l'], { cwd: plain })).stdout, oid, 'git-lfs tracks it')
+  t.match(server.logs(), `/api/lfs/download/${oid}`, 'through the batch API download action')
   t.match(fs.readFileSync(path.join(plain, '.gitattributes'), 'utf8'), 'filter=lfs')
 
   // `.git` suffix and protocol v0; a dataset URL; a shallow clone.
@@ -114,7 +115,7 @@ t.test('private repos: anonymous gets a 401 challenge, strangers 404, owners clo
   t.equal(lfsAnon.status, 401, 'LFS batch: anonymous → 401')
   t.equal(lfsAnon.headers.get('www-authenticate'), 'Basic realm="hubd"')
 
-  const dir = t.testdir({})
+  const dir = scratchDir(t)
   const anon = await git(['clone', '-q', `${server.url}/admin/secret`, 'anon'], { cwd: dir, allowFail: true })
   t.not(anon.code, 0, 'a private clone without credentials fails')
   t.notOk(fs.existsSync(path.join(dir, 'anon/w.bin')))
@@ -134,7 +135,7 @@ t.test('fetch after API commits transfers only the new objects', async (t) => {
   await createRepo(server, 'fetch-me')
   const files = Array.from({ length: 40 }, (_, i) => file(`d${i % 4}/f${i}.txt`, `file ${i}\n`))
   await commit(server, 'models/admin/fetch-me', [header('many files'), ...files])
-  const dir = t.testdir({})
+  const dir = scratchDir(t)
   await git(['clone', '-q', `${server.url}/admin/fetch-me`, 'c'], { cwd: dir })
   const clone = path.join(dir, 'c')
   const before = (await git(['rev-parse', 'HEAD'], { cwd: clone })).stdout.trim()

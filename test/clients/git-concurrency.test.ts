@@ -8,7 +8,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import { ANONYMOUS } from '../../server/auth/access.js'
-import { gitClient, tokenUrl } from '../helpers/git.js'
+import { gitClient, scratchDir, tokenUrl } from '../helpers/git.js'
 import { commitLines, createRepo, startServer } from '../helpers/server.js'
 
 const PUSHERS = 4
@@ -21,7 +21,7 @@ t.test(`${PUSHERS} pushers × ${PUSHES_EACH} pushes and ${API_COMMITS} API commi
   const { git } = await gitClient(t)
   await createRepo(server, 'busy')
   const repo = server.ctx.repos.get('model', 'admin', 'busy', ANONYMOUS, 'read')
-  const dir = t.testdir({})
+  const dir = scratchDir(t)
   const url = tokenUrl(server, 'admin/busy')
 
   const rejections = { push: 0, api: 0 }
@@ -76,6 +76,7 @@ t.test(`${PUSHERS} pushers × ${PUSHES_EACH} pushes and ${API_COMMITS} API commi
           acked.push(((await res.json()) as { commitOid: string }).commitOid)
           break
         }
+        // Anything but "busy" is a bug: show the server's error with the failure.
         if (res.status !== 409) t.comment(server.logs().split('\n').filter((l) => l.includes('"level":50')).join('\n'))
         t.equal(res.status, 409, `API commit ${k}: only "busy" may fail (${res.status})`)
         rejections.api++

@@ -8,7 +8,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import { hashToken } from '../../server/auth/tokens.js'
-import { gitClient, needsGitLfs, sha256, tokenUrl } from '../helpers/git.js'
+import { gitClient, needsGitLfs, scratchDir, sha256, tokenUrl } from '../helpers/git.js'
 import { authed, createRepo, startServer, type TestServer } from '../helpers/server.js'
 
 async function resolveText(server: TestServer, repoPath: string, rev: string, file: string): Promise<{ status: number; body: Buffer }> {
@@ -21,7 +21,7 @@ t.test('push a small file and an LFS file; the API serves both at once', { skip:
   const { git } = await gitClient(t, { lfs: true })
   await createRepo(server, 'pushed')
   const before = (await (await authed(server, '/api/models/admin/pushed')).json()) as { lastModified: string }
-  const dir = t.testdir({})
+  const dir = scratchDir(t)
   await git(['clone', '-q', tokenUrl(server, 'admin/pushed'), 'w'], { cwd: dir })
   const w = path.join(dir, 'w')
   const big = randomBytes(1536 * 1024)
@@ -31,6 +31,8 @@ t.test('push a small file and an LFS file; the API serves both at once', { skip:
   await git(['commit', '-q', '-m', 'add a small and an LFS file'], { cwd: w })
   const pushed = await git(['push', 'origin', 'main'], { cwd: w })
   t.notMatch(pushed.stderr, /lock/i, `no locking warning: ${pushed.stderr}`)
+  t.match(server.logs(), '/api/lfs/upload/', 'git-lfs uploaded through the basic transfer')
+  t.match(server.logs(), '/api/lfs/verify/', 'and called verify')
   const head = (await git(['rev-parse', 'HEAD'], { cwd: w })).stdout.trim()
 
   const small = await resolveText(server, 'admin/pushed', 'main', 'small.txt')
@@ -54,7 +56,7 @@ t.test('push a branch and a tag; the default branch cannot be deleted', async (t
   const server = await startServer(t)
   const { git } = await gitClient(t)
   await createRepo(server, 'refs')
-  const dir = t.testdir({})
+  const dir = scratchDir(t)
   await git(['clone', '-q', tokenUrl(server, 'admin/refs'), 'w'], { cwd: dir })
   const w = path.join(dir, 'w')
   // A 3 MiB file outside LFS: git sends it chunked, after a probe request.
@@ -89,7 +91,7 @@ t.test('a push whose LFS objects were not uploaded is rejected naming the oid', 
   const server = await startServer(t)
   const { git } = await gitClient(t, { lfs: true })
   await createRepo(server, 'lfs-check')
-  const dir = t.testdir({})
+  const dir = scratchDir(t)
   await git(['clone', '-q', tokenUrl(server, 'admin/lfs-check'), 'w'], { cwd: dir })
   const w = path.join(dir, 'w')
   const big = randomBytes(300_000)
@@ -128,7 +130,7 @@ t.test('a read token cannot push; anonymous pushes are asked for credentials', a
   const readToken = 'hf_readerReadOnly0123456789abcdef'
   server.ctx.users.addToken(reader.id, 'read-only', 'read', hashToken(readToken))
   await createRepo(server, 'mine', { organization: 'reader' })
-  const dir = t.testdir({})
+  const dir = scratchDir(t)
   await git(['clone', '-q', tokenUrl(server, 'reader/mine', readToken), 'w'], { cwd: dir })
   const w = path.join(dir, 'w')
   fs.writeFileSync(path.join(w, 'x.txt'), 'x\n')

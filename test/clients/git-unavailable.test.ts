@@ -5,7 +5,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
-import { gitClient, uploadLfs } from '../helpers/git.js'
+import { gitClient, scratchDir, uploadLfs } from '../helpers/git.js'
 import { authed, commitLines, createRepo, startServer } from '../helpers/server.js'
 
 t.test('no git binary: git endpoints answer 503, everything else works', async (t) => {
@@ -38,7 +38,7 @@ t.test('no git binary: git endpoints answer 503, everything else works', async (
   t.equal(await server.ctx.maintenance.runNow('anything'), false, 'maintenance is skipped')
 
   const { git } = await gitClient(t)
-  const dir = t.testdir({})
+  const dir = scratchDir(t)
   const clone = await git(['clone', `${server.url}/admin/no-git`, 'c'], { cwd: dir, allowFail: true })
   t.not(clone.code, 0)
   t.match(clone.stderr, 'git over HTTP needs the git binary', 'the user sees why')

@@ -38,6 +38,9 @@ export async function gitClient(t: Test, opts: { lfs?: boolean } = {}): Promise<
     HOME: home,
     GIT_CONFIG_NOSYSTEM: '1',
     GIT_TERMINAL_PROMPT: '0',
+    // Never walk up out of the temp folders: a clone folder that vanished must not make git find
+    // (and commit to) whatever repository holds the test run.
+    GIT_CEILING_DIRECTORIES: fs.realpathSync(os.tmpdir()),
     GIT_AUTHOR_NAME: 'Tester',
     GIT_AUTHOR_EMAIL: 'tester@example.org',
     GIT_COMMITTER_NAME: 'Tester',
@@ -58,6 +61,16 @@ export async function gitClient(t: Test, opts: { lfs?: boolean } = {}): Promise<
     })
   if (opts.lfs) await git(['lfs', 'install', '--skip-repo'])
   return { home, env, git }
+}
+
+/**
+ * A fresh folder for clones, removed when the test ends. Not t.testdir(): its path is fixed per
+ * test name, so two runs of the suite at once (several people on one checkout) would share it.
+ */
+export function scratchDir(t: Test): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hubd-git-work-'))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  return dir
 }
 
 /** `http://user:<token>@host/<path>`: git and git-lfs both take credentials from the URL. */

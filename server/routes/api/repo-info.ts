@@ -16,10 +16,12 @@ const CLOSE = Buffer.from('}')
  */
 export function repoInfoRoute(app: FastifyInstance, ctx: Context) {
   /**
-   * `siblings`, serialized, per commit: with 10,000 files it is most of the answer and most of
-   * its cost. The rest (downloads, likes, visibility… change without a commit) is built each time.
+   * Whole answers per commit, with the part built outside `siblings` as their meta: with 10,000
+   * files, siblings are most of the bytes and most of the cost. The rest (downloads, likes,
+   * visibility… change without a commit) is serialized every time; when it changed, the cached
+   * siblings are spliced into a new answer.
    */
-  const siblingsCache = new ResponseCache(64 * 1024 * 1024)
+  const answers = new ResponseCache<string>(64 * 1024 * 1024)
   const handler = async (
     request: FastifyRequest<{ Params: ApiRepoParams; Querystring: Record<string, unknown> }>,
     reply: FastifyReply,
@@ -32,16 +34,20 @@ export function repoInfoRoute(app: FastifyInstance, ctx: Context) {
     const lastModified = new Date(info.committer.timestamp * 1000).toISOString()
     const facts = { ...card, sha: commit, lastModified }
     const blobs = queryBool(request.query.blobs)
+    // The schema's serializer writes the rest (no siblings): `{…}`; siblings go in before its `}`.
+    const rest = (reply.serialize(repoInfoJson(repo, facts)) as string).slice(0, -1)
     const key = `${repo.id}\0${commit}\0${blobs ? 1 : 0}`
-    let siblings = siblingsCache.get(key)?.body
-    if (!siblings) {
+    const hit = answers.get(key)
+    if (hit?.meta === rest) return reply.type(JSON_TYPE).send(hit.body)
+    let siblings: Buffer
+    if (hit) siblings = hit.body.subarray(Buffer.byteLength(hit.meta) + SIBLINGS.length, -CLOSE.length)
+    else {
       const files = await ctx.content.files(repo, commit)
       siblings = Buffer.from(JSON.stringify(repoInfoJson(repo, facts, { files, blobs }).siblings))
-      siblingsCache.set(key, siblings, null)
     }
-    // The schema's serializer writes the rest (no siblings): `{…}`; siblings go in before its `}`.
-    const rest = reply.serialize(repoInfoJson(repo, facts)) as string
-    return reply.type(JSON_TYPE).send(Buffer.concat([Buffer.from(rest.slice(0, -1)), SIBLINGS, siblings, CLOSE]))
+    const body = Buffer.concat([Buffer.from(rest), SIBLINGS, siblings, CLOSE])
+    answers.set(key, body, rest)
+    return reply.type(JSON_TYPE).send(body)
   }
   const schema = { params: ApiRepoParams, response: { 200: RepoInfoSchema } }
   app.get('/api/:types/:ns/:name', { schema }, handler)
