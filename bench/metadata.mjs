@@ -225,6 +225,34 @@ async function startHubd(main, dataDir, label) {
   return { ...c, port, label }
 }
 
+/** CPU seconds (user + system, all threads) a process has used so far; USER_HZ is 100 on Linux. */
+function cpuSeconds(pid) {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(f[11]) + Number(f[12])) / 100
+  } catch {
+    return NaN
+  }
+}
+
+/**
+ * Waits until none of `pids` was busy for 300 ms (at most 10 s): a server may still be working
+ * through requests a load left queued, which must not weigh on the next load.
+ */
+async function settle(pids) {
+  const deadline = Date.now() + 10_000
+  let last = pids.map(cpuSeconds)
+  let quietSince = Date.now()
+  while (Date.now() < deadline) {
+    await sleep(100)
+    const now = pids.map(cpuSeconds)
+    // One clock tick (10 ms) per 100 ms is idle timers, not queued work.
+    if (now.some((v, i) => v - last[i] > 0.011)) quietSince = Date.now()
+    last = now
+    if (Date.now() - quietSince >= 300) return
+  }
+}
+
 function median(xs) {
   const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b)
   if (s.length === 0) return NaN
@@ -294,18 +322,32 @@ async function buildData(main, dataDir, opts) {
     times.bigCommits = (Date.now() - t0) / 1000
     log(`big repo: ${FILES} files in ${BIG_COMMITS} commits in ${fmt(times.bigCommits, 1)} s`)
 
-    // One-file commits (each edits an existing file) up to opts.commits on main, initial commit included.
-    // Several in flight: the server serialises writers of one repo, this only hides the round trips.
+    // One-file commits (each edits an existing file) up to opts.commits on main, initial commit
+    // included, one at a time (the server serialises writers of a repo anyway). A 5xx is a server
+    // bug worth seeing (hubd packs the repo in the background meanwhile): it is logged and counted,
+    // and the commit is retried unless it landed (X-Total-Count says which).
     const small = opts.commits - 1 - BIG_COMMITS
-    times.smallCommits = await pool(
-      small,
-      4,
-      (j) => {
-        const i = (j * 7919) % FILES
-        return commit(hubd.port, BIG, commitBody(`edit ${filePath(i)} (${j})`, [[filePath(i), `file ${i}, edit ${j}\n`]]))
-      },
-      'small commits',
-    )
+    const total = async () => Number((await ok(hubd.port, 'GET', `/api/models/admin/${BIG}/commits/main?limit=1`)).headers['x-total-count'])
+    times.serverErrors = []
+    t0 = Date.now()
+    for (let j = 0; j < small; j++) {
+      const i = (j * 7919) % FILES
+      const body = commitBody(`edit ${filePath(i)} (${j})`, [[filePath(i), `file ${i}, edit ${j}\n`]])
+      for (let attempt = 1; ; attempt++) {
+        const r = await request(hubd.port, 'POST', `/api/models/admin/${BIG}/commit/main`, {
+          headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/x-ndjson' },
+          body,
+        })
+        if (r.status === 200) break
+        if (r.status < 500 || attempt >= 3) throw new Error(`commit ${j}: ${r.status} ${r.body.slice(0, 500)}`)
+        const landed = (await total()) === 1 + BIG_COMMITS + j + 1
+        times.serverErrors.push({ commit: j, status: r.status, landed, log: hubd.log().split('\n').filter((l) => l.includes('"level":50')).pop()?.slice(0, 600) })
+        log(`  small commit ${j}: ${r.status} ${r.body.slice(0, 200)} (${landed ? 'it landed' : 'retrying'})`)
+        if (landed) break
+      }
+      if ((j + 1) % Math.ceil(small / 10) === 0 && j + 1 < small) log(`  small commits: ${j + 1}/${small} (${fmt((j + 1) / ((Date.now() - t0) / 1000), 1)}/s)`)
+    }
+    times.smallCommits = (Date.now() - t0) / 1000
     times.smallCommitCount = small
     log(`big repo: ${small} one-file commits in ${fmt(times.smallCommits, 1)} s (${fmt(small / times.smallCommits, 1)}/s)`)
 
@@ -335,7 +377,10 @@ function matching(term, opts) {
   return n
 }
 
-/** The endpoints measured; `check` validates one answer (outside the timed loads). */
+/**
+ * The endpoints measured, anonymous (every repo is public). `check` validates one answer before
+ * any load (true, or what is wrong); `target` is issue 3's.
+ */
 function endpoints() {
   const repo = `admin/${BIG}`
   const json = (r) => JSON.parse(r.body)
@@ -345,58 +390,40 @@ function endpoints() {
     `headers ${JSON.stringify(r.headers)}`
   const resolveTarget = { ratio: 0.5, p99: 10 }
   const p99 = { p99: 20 }
+  const count = (n) => (r) => json(r).length === n || `${json(r).length} entries, expected ${n}`
   return [
-    { key: 'resolve', name: 'resolve, HEAD', method: 'HEAD', path: resolvePath, check: resolveCheck, target: resolveTarget },
-    // wrk cannot send HEAD; GET of the same small file does strictly more work (it also reads the blob).
-    { key: 'resolveGet', name: 'resolve, GET (8-byte file)', method: 'GET', path: resolvePath, check: resolveCheck, target: resolveTarget },
+    { key: 'resolve', name: 'resolve, HEAD', method: 'HEAD', path: resolvePath, target: resolveTarget, check: resolveCheck },
+    // wrk cannot send HEAD; a GET of the same small file does strictly more work (it also sends the blob).
+    { key: 'resolveGet', name: 'resolve, GET (8-byte file)', method: 'GET', path: resolvePath, target: resolveTarget, check: resolveCheck },
     {
       key: 'info',
+      name: 'repo info (10,001 siblings)',
       method: 'GET',
-      target: p99,
-      name: 'repo info',
       path: `/api/models/${repo}`,
-      check: (r) => json(r).siblings?.length === FILES + 1 || `siblings ${json(r).siblings?.length}`,
-    },
-    {
-      key: 'treeDir',
-      method: 'GET',
       target: p99,
-      name: 'tree, one folder',
-      path: `/api/models/${repo}/tree/main/d42`,
-      check: (r) => json(r).length === FILES / FOLDERS || `${json(r).length} entries`,
+      check: (r) => json(r).siblings?.length === FILES + 1 || `${json(r).siblings?.length} siblings`,
     },
+    { key: 'treeDir', name: 'tree, one folder (100)', method: 'GET', path: `/api/models/${repo}/tree/main/d42`, target: p99, check: count(FILES / FOLDERS) },
     {
       key: 'treeRec',
+      name: 'tree, recursive, 1st page (1,000)',
       method: 'GET',
-      target: p99,
-      name: 'tree, recursive, 1st page',
       path: `/api/models/${repo}/tree/main?recursive=true`,
+      target: p99,
       check: (r) => (json(r).length === 1000 && /rel="next"/.test(r.headers.link ?? '')) || `${json(r).length} entries, link ${r.headers.link}`,
     },
     {
       key: 'commits',
+      name: 'commits, 1st page (50)',
       method: 'GET',
-      target: p99,
-      name: 'commits, 1st page',
       path: `/api/models/${repo}/commits/main`,
-      check: (r, opts) => (json(r).length === Math.min(50, opts.commits) && r.headers['x-total-count'] === String(opts.commits)) || `${json(r).length} commits, total ${r.headers['x-total-count']}`,
-    },
-    {
-      key: 'search1',
-      method: 'GET',
       target: p99,
-      name: 'list ?search=r0042',
-      path: '/api/models?search=r0042',
-      check: (r, opts) => json(r).length === Math.min(100, matching('r0042', opts)) || `${json(r).length} repos`,
+      check: (r, opts) =>
+        (json(r).length === Math.min(50, opts.commits) && r.headers['x-total-count'] === String(opts.commits)) ||
+        `${json(r).length} commits, X-Total-Count ${r.headers['x-total-count']}`,
     },
-    {
-      key: 'search2',
-      method: 'GET',
-      target: p99,
-      name: 'list ?search=r00&limit=100',
-      path: '/api/models?search=r00&limit=100',
-      check: (r, opts) => json(r).length === Math.min(100, matching('r00', opts)) || `${json(r).length} repos`,
-    },
+    { key: 'search1', name: 'list ?search=r0042', method: 'GET', path: '/api/models?search=r0042', target: p99, check: (r, o) => count(Math.min(100, matching('r0042', o)))(r) },
+    { key: 'search2', name: 'list ?search=r00&limit=100', method: 'GET', path: '/api/models?search=r00&limit=100', target: p99, check: (r, o) => count(Math.min(100, matching('r00', o)))(r) },
   ]
 }
 
@@ -552,23 +579,34 @@ async function main() {
   // What one run measures, in order. Each hubd endpoint names the hello load it is compared with
   // (same tool, same method); the pairs sit next to each other in every run, whichever the direction.
   const helloUrl = `http://${HOST}:${hello.port}/hello`
-  const helloGet = { id: 'hello/GET', server: 'hello', key: 'hello', method: 'GET', name: 'Fastify hello JSON, GET (wrk)', url: helloUrl }
-  const helloHead = { id: 'hello/HEAD', server: 'hello', key: 'hello', method: 'HEAD', name: 'Fastify hello JSON, HEAD (ab)', url: helloUrl }
+  const helloGet = { id: 'hello/GET', pid: hello.child.pid, server: 'hello', key: 'hello', method: 'GET', name: 'Fastify hello JSON, GET (wrk)', url: helloUrl }
+  const helloHead = { id: 'hello/HEAD', pid: hello.child.pid, server: 'hello', key: 'hello', method: 'HEAD', name: 'Fastify hello JSON, HEAD (ab)', url: helloUrl }
   const loads = []
   if (abVersion) loads.push(helloHead)
   for (const s of servers) {
     for (const e of eps) {
       if (e.method === 'HEAD' && !abVersion) continue
       const baseline = e.method === 'HEAD' ? helloHead : helloGet
-      loads.push({ id: `${s.label}/${e.key}`, server: s.label, key: e.key, method: e.method, name: e.name, url: `http://${HOST}:${s.port}${e.path}`, baseline, target: e.target })
+      loads.push({ id: `${s.label}/${e.key}`, pid: s.child.pid, server: s.label, key: e.key, method: e.method, name: e.name, url: `http://${HOST}:${s.port}${e.path}`, baseline, target: e.target })
       if (e.key === 'resolveGet' && s === servers[0]) loads.push(helloGet)
     }
   }
-  const measure = (l, seconds) => (l.method === 'HEAD' ? abLoad(l.url, opts, seconds) : wrkLoad(l.url, opts, seconds))
+  // Server CPU per request (from /proc) is the steadier figure on a shared machine: it does not
+  // count the time the server waits for a CPU.
+  const measure = async (l, seconds) => {
+    const cpu0 = cpuSeconds(l.pid)
+    const r = await (l.method === 'HEAD' ? abLoad(l.url, opts, seconds) : wrkLoad(l.url, opts, seconds))
+    r.cpuUsPerReq = r.requests ? ((cpuSeconds(l.pid) - cpu0) / r.requests) * 1e6 : NaN
+    return r
+  }
 
   // Warm-up: JIT, caches, the page cache — short and not recorded.
   const warm = Math.min(3, opts.duration)
-  for (const l of loads) await measure(l, warm)
+  const pids = [hello.child.pid, ...servers.map((s) => s.child.pid)]
+  for (const l of loads) {
+    await settle(pids)
+    await measure(l, warm)
+  }
   log(`warmed up (${warm} s per load)`)
 
   /** results[load id] = [per-run result] */
@@ -578,11 +616,12 @@ async function main() {
     const order = run % 2 ? loads : [...loads].reverse()
     const parts = []
     for (const l of order) {
+      await settle(pids)
       const r = await measure(l, opts.duration)
       ;(results[l.id] ??= []).push(r)
-      parts.push(`${l.id} ${l.method} ${fmt(r.rps)}/s p99 ${fmt(r.p99, 1)}ms${r.errors ? ` ERRORS ${r.errors}` : ''}`)
+      parts.push(`${l.id} ${l.method} ${fmt(r.rps)}/s p99 ${fmt(r.p99, 1)}ms ${fmt(r.cpuUsPerReq)}µs${r.errors ? ` ERRORS ${r.errors}` : ''}`)
     }
-    log(`run ${run}/${opts.runs}: ${parts.join(' · ')}`)
+    log(`run ${run}/${opts.runs} (load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}): ${parts.join(' · ')}`)
   }
   log(`measured in ${fmt((Date.now() - t0) / 1000)} s`)
   for (const s of servers) await stopChild(s)
@@ -605,6 +644,8 @@ async function main() {
       p99Runs: rs.map((r) => r.p99),
       rpsRuns: rs.map((r) => r.rps),
       ratio: base ? median(rs.map((r, i) => r.rps / base[i].rps)) : null,
+      cpuUs: median(rs.map((r) => r.cpuUsPerReq)),
+      cpuRatio: base ? median(rs.map((r, i) => r.cpuUsPerReq / base[i].cpuUsPerReq)) : null,
       errors: rs.reduce((n, r) => n + r.errors, 0),
       kibPerResp: median(rs.map((r) => r.bytesPerReq)) / 1024,
       target: l.target ?? null,
@@ -620,14 +661,15 @@ async function main() {
   out.push('')
   out.push(`node ${process.version} · ${machine}`)
   out.push(`${wrkVersion} · ${abVersion ?? 'ab missing: no HEAD load'}`)
+  out.push(`load average at the end: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} (other processes share the machine)`)
   out.push(
     `${opts.connections} connections (wrk -t${opts.threads}; ab -k), ${opts.duration} s per load, anonymous, 127.0.0.1; ` +
       `median of ${opts.runs} interleaved run(s) after ${warm} s warm-up per load; ` +
       `${opts.repos} repos, big repo ${FILES} files / ${FOLDERS} folders / ${opts.commits} commits`,
   )
   out.push('')
-  out.push('| server | endpoint | tool | req/s | × hello | p50 ms | p99 ms | p99 per run (ms) | KiB/resp | target |')
-  out.push('|---|---|---|---:|---:|---:|---:|---|---:|---|')
+  out.push('| server | endpoint | tool | req/s | × hello | p50 ms | p99 ms | p99 per run (ms) | server CPU µs/req (× hello) | KiB/resp | target |')
+  out.push('|---|---|---|---:|---:|---:|---:|---|---:|---:|---|')
   for (const r of rows) {
     const target = !r.target
       ? '—'
@@ -635,12 +677,14 @@ async function main() {
     const d = r.tool === 'ab' ? 0 : 2
     out.push(
       `| ${r.server} | ${r.name} | ${r.tool} | ${fmt(r.rps)} | ${r.ratio === null ? '1' : fmt(r.ratio, 2)} | ${fmt(r.p50, d)} | ${fmt(r.p99, d)} | ` +
-        `${r.p99Runs.map((x) => fmt(x, d === 0 ? 0 : 1)).join(' ')} | ${r.tool === 'ab' ? '—' : fmt(r.kibPerResp, 1)} | ${target} |`,
+        `${r.p99Runs.map((x) => fmt(x, d === 0 ? 0 : 1)).join(' ')} | ${fmt(r.cpuUs)}${r.cpuRatio === null ? '' : ` (${fmt(r.cpuRatio, 1)}×)`} | ` +
+        `${r.tool === 'ab' ? '—' : fmt(r.kibPerResp, 1)} | ${target} |`,
     )
   }
   out.push('')
   out.push('× hello: median of the per-run ratios to the hello load of the same tool and method, measured next to it.')
   out.push('ab reports whole milliseconds. KiB/resp: response bytes (headers included) per request, from wrk.')
+  out.push('Server CPU µs/req: the server process\'s user+system CPU during the load (/proc) over the requests served.')
   if (build) {
     out.push(
       `Data build (over HTTP, one hubd): ${FILES} files in ${BIG_COMMITS} commits ${fmt(build.bigCommits, 1)} s; ` +
@@ -648,6 +692,12 @@ async function main() {
         `${build.createCount} repo creates, ${build.createConcurrency} at a time, ${fmt(build.creates, 1)} s (${fmt(build.createCount / build.creates, 1)}/s); ` +
         `stopping the builder (waits for repacks) ${fmt(build.stop, 1)} s.`,
     )
+    if (build.serverErrors?.length) {
+      out.push(
+        `Server errors during the build: ${build.serverErrors.length} (commits ${build.serverErrors.map((e) => `${e.commit}: ${e.status}${e.landed ? ', landed' : ', retried'}`).join('; ')}); ` +
+          `last error logged: ${build.serverErrors.at(-1).log ?? '—'}`,
+      )
+    }
   }
   for (const s of servers) {
     const mine = rows.filter((r) => r.server === s.label && r.target)

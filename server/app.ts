@@ -66,9 +66,14 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
     }
   }, basePath)
   app.decorateRequest('actor', null as unknown as Actor)
-  app.addHook('onRequest', async (request, reply) => {
-    reply.headers({ ...CORS_HEADERS, 'X-Request-Id': request.id })
+  // A callback hook, not async, and no object spread: it runs on every request, and the promise
+  // and copy cost about a quarter of a bare request (bench/metadata.mjs). A throw still becomes
+  // the request's error.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.headers(CORS_HEADERS)
+    reply.header('X-Request-Id', request.id)
     request.actor = ctx.auth.actorFor(request.headers.authorization)
+    done()
   })
   app.options('*', async (_request, reply) => reply.code(204).send())
 
