@@ -21,21 +21,33 @@
 //
 // Plain Node ≥ 20 ESM, no dependencies.
 
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { createHash, randomFillSync } from 'node:crypto'
 import fs from 'node:fs'
 import http from 'node:http'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { fileURLToPath } from 'node:url'
+import {
+  HOST,
+  ROOT,
+  TOKEN,
+  cleanup,
+  cpuSeconds,
+  fmt,
+  log,
+  median,
+  removeOnCleanup,
+  request,
+  rssSampler,
+  startHubd as startHubdWith,
+  startPortPrinter,
+  stopChild as stopChildAfter,
+} from './lib.mjs'
 
 const MiB = 1024 * 1024
-const HOST = '127.0.0.1'
-const TOKEN = 'hf_benchadmintoken12345'
 const SELF = fileURLToPath(import.meta.url)
-const ROOT = path.resolve(path.dirname(SELF), '..')
 
 // ───────────────────────────── ceiling server (child process mode) ─────────────────────────────
 
@@ -112,35 +124,7 @@ function parseArgs(argv) {
   return opts
 }
 
-const children = new Set()
 let tmpRoot = null
-
-async function cleanup() {
-  for (const child of children) child.kill('SIGKILL')
-  children.clear()
-  if (tmpRoot) fs.rmSync(tmpRoot, { recursive: true, force: true })
-  tmpRoot = null
-}
-
-for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.on(sig, async () => {
-    await cleanup()
-    process.exit(130)
-  })
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.once('error', reject)
-    s.listen(0, HOST, () => {
-      const { port } = s.address()
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 /** Writes `size` random bytes (fresh randomness for every 16 MiB, one reused buffer) and hashes them. */
 function generateFile(file, size) {
@@ -161,56 +145,6 @@ function generateFile(file, size) {
     fs.closeSync(fd)
   }
   return hash.digest('hex')
-}
-
-function vmRssBytes(pid) {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))
-    return m ? Number(m[1]) * 1024 : null
-  } catch {
-    return null
-  }
-}
-
-/** CPU seconds (user + system, all threads) a process has used so far. */
-function cpuSeconds(pid) {
-  try {
-    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-    return (Number(f[11]) + Number(f[12])) / 100 // clock ticks; USER_HZ is 100 on Linux
-  } catch {
-    return NaN
-  }
-}
-
-/** Samples VmRSS every 100 ms until stopped; returns { start, max, growth } in bytes. */
-function rssSampler(pid) {
-  const start = vmRssBytes(pid)
-  let max = start
-  const timer = setInterval(() => {
-    const v = vmRssBytes(pid)
-    if (v !== null && v > max) max = v
-  }, 100)
-  return () => {
-    clearInterval(timer)
-    const v = vmRssBytes(pid)
-    if (v !== null && v > max) max = v
-    return { start, max, growth: max - start }
-  }
-}
-
-/** A small JSON/NDJSON request; resolves { status, headers, body }. */
-function request(port, method, urlPath, { headers = {}, body = null, timeoutMs = 30_000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: HOST, port, method, path: urlPath, headers, agent: false, timeout: timeoutMs }, (res) => {
-      const chunks = []
-      res.on('data', (c) => chunks.push(c))
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }))
-      res.on('error', reject)
-    })
-    req.on('timeout', () => req.destroy(new Error(`${method} ${urlPath}: timed out`)))
-    req.on('error', reject)
-    req.end(body)
-  })
 }
 
 /** Streams `file` as the body of a PUT (Content-Length set); resolves seconds until the response ended. */
@@ -303,84 +237,18 @@ function settle() {
   spawnSync('sync')
 }
 
-function startChild(args, env, name) {
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
-  children.add(child)
-  let log = ''
-  const keep = (d) => {
-    log = (log + d).slice(-8000)
-  }
-  child.stdout.on('data', keep)
-  child.stderr.on('data', keep)
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })))
-  exited.then(() => children.delete(child))
-  return { child, exited, log: () => log, name }
-}
+/** Stops a child; hubd waits for background work, 15 s at most here. */
+const stopChild = (c) => stopChildAfter(c, 15_000)
 
-async function stopChild(c) {
-  if (c.child.exitCode !== null || c.child.signalCode !== null) return
-  c.child.kill('SIGTERM')
-  const t = setTimeout(() => c.child.kill('SIGKILL'), 15_000)
-  await c.exited
-  clearTimeout(t)
-}
+const startCeiling = (file, sinkFile) => startPortPrinter([SELF, '--ceiling-server', file, sinkFile], 'ceiling')
 
-async function startCeiling(file, sinkFile) {
-  const c = startChild([SELF, '--ceiling-server', file, sinkFile], process.env, 'ceiling')
-  const port = await new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`ceiling server did not start: ${c.log()}`)), 15_000)
-    c.child.stdout.on('data', () => {
-      const m = /\{"port":(\d+)\}/.exec(c.log())
-      if (m) {
-        clearTimeout(t)
-        resolve(Number(m[1]))
-      }
-    })
-    c.exited.then(() => reject(new Error(`ceiling server exited: ${c.log()}`)))
-  })
-  return { ...c, port }
-}
-
-async function startHubd(main, dataDir, fsyncOn) {
-  const port = await freePort()
-  const env = {
-    ...process.env,
-    HUBD_DATA_DIR: dataDir,
-    HUBD_PORT: String(port),
-    HUBD_HOST: HOST,
-    HUBD_ADMIN_TOKEN: TOKEN,
-    HUBD_PUBLIC_URL: `http://${HOST}:${port}`,
-    HUBD_LOG_LEVEL: 'warn',
-    HUBD_FSYNC: fsyncOn ? 'true' : 'false',
-  }
-  const c = startChild([main], env, `hubd ${main} (fsync=${fsyncOn})`)
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    if (c.child.exitCode !== null) throw new Error(`hubd exited at start (${c.child.exitCode}): ${c.log()}`)
-    try {
-      const r = await request(port, 'GET', '/api/whoami-v2', { headers: { Authorization: `Bearer ${TOKEN}` }, timeoutMs: 2000 })
-      if (r.status === 200) break
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`hubd did not become ready: ${c.log()}`)
-    await sleep(100)
-  }
-  return { ...c, port }
-}
+const startHubd = (main, dataDir, fsyncOn) =>
+  startHubdWith(main, dataDir, { label: `fsync=${fsyncOn}`, env: { HUBD_FSYNC: fsyncOn ? 'true' : 'false' }, readyMs: 30_000 })
 
 function mbps(bytes, secs) {
   return bytes / 1e6 / secs
 }
 
-function median(xs) {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b)
-  if (s.length === 0) return NaN
-  const m = s.length >> 1
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
-}
-
-const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '—')
 const fmtMiB = (b) => (Number.isFinite(b) ? (b / MiB).toFixed(1) : '—')
 
 // ──────────────────────────────────────────── phases ────────────────────────────────────────────
@@ -486,7 +354,7 @@ async function main() {
   const modes = opts.fsync === 'both' ? [true, false] : [opts.fsync === 'true']
   for (const v of opts.hubd) if (!fs.existsSync(v.main)) throw new Error(`${v.main} missing: run \`npm run build\` first`)
 
-  tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'hubd-bench-'))
+  tmpRoot = removeOnCleanup(fs.mkdtempSync(path.join(os.tmpdir(), 'hubd-bench-')))
   const file = path.join(tmpRoot, 'source.bin')
   const cpu = os.cpus()[0]?.model ?? 'unknown cpu'
   const machine = `${os.cpus().length} vCPU ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${os.release()}`
@@ -599,9 +467,6 @@ async function main() {
   await cleanup()
 }
 
-function log(msg) {
-  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`)
-}
 
 // Entry point (last, so every module-level binding above is initialised).
 if (process.argv[2] === '--ceiling-server') {

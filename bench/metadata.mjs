@@ -24,18 +24,32 @@
 //
 // Plain Node ≥ 20 ESM, no dependencies beyond the project's own (fastify, for the hello server).
 
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import http from 'node:http'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import {
+  HOST,
+  ROOT,
+  TOKEN,
+  cleanup,
+  cpuSeconds,
+  fmt,
+  log,
+  median,
+  removeOnCleanup,
+  request as plainRequest,
+  rssSampler,
+  sleep,
+  startChild,
+  startHubd,
+  startPortPrinter,
+  stopChild,
+} from './lib.mjs'
 
-const HOST = '127.0.0.1'
-const TOKEN = 'hf_benchadmintoken12345'
 const SELF = fileURLToPath(import.meta.url)
-const ROOT = path.resolve(path.dirname(SELF), '..')
 const FILES = 10_000
 const FOLDERS = 100
 const BIG_COMMITS = 10 // the files arrive in this many commits of FILES / BIG_COMMITS files
@@ -102,55 +116,11 @@ function parseArgs(argv) {
   return opts
 }
 
-const children = new Set()
-let tmpRoot = null
-
-async function cleanup() {
-  for (const child of children) child.kill('SIGKILL')
-  children.clear()
-  if (tmpRoot) fs.rmSync(tmpRoot, { recursive: true, force: true })
-  tmpRoot = null
-}
-
-for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.on(sig, async () => {
-    await cleanup()
-    process.exit(130)
-  })
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-
-function log(msg) {
-  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`)
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.once('error', reject)
-    s.listen(0, HOST, () => {
-      const { port } = s.address()
-      s.close(() => resolve(port))
-    })
-  })
-}
-
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 })
 
-/** A small request; resolves { status, headers, body }. */
-function request(port, method, urlPath, { headers = {}, body = null, timeoutMs = 120_000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: HOST, port, method, path: urlPath, headers, agent, timeout: timeoutMs }, (res) => {
-      const chunks = []
-      res.on('data', (c) => chunks.push(c))
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }))
-      res.on('error', reject)
-    })
-    req.on('timeout', () => req.destroy(new Error(`${method} ${urlPath}: timed out`)))
-    req.on('error', reject)
-    req.end(body)
-  })
+/** A small request over a keep-alive agent; resolves { status, headers, body }. */
+function request(port, method, urlPath, opts = {}) {
+  return plainRequest(port, method, urlPath, { ...opts, agent })
 }
 
 async function ok(port, method, urlPath, opts) {
@@ -159,81 +129,7 @@ async function ok(port, method, urlPath, opts) {
   return r
 }
 
-function startChild(args, env, name) {
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
-  children.add(child)
-  let log = ''
-  const keep = (d) => {
-    log = (log + d).slice(-8000)
-  }
-  child.stdout.on('data', keep)
-  child.stderr.on('data', keep)
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })))
-  exited.then(() => children.delete(child))
-  return { child, exited, log: () => log, name }
-}
-
-async function stopChild(c) {
-  if (c.child.exitCode !== null || c.child.signalCode !== null) return
-  c.child.kill('SIGTERM')
-  const t = setTimeout(() => c.child.kill('SIGKILL'), 30_000)
-  await c.exited
-  clearTimeout(t)
-}
-
-async function startHello() {
-  const c = startChild([SELF, '--hello-server'], process.env, 'hello')
-  const port = await new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`hello server did not start: ${c.log()}`)), 15_000)
-    c.child.stdout.on('data', () => {
-      const m = /\{"port":(\d+)\}/.exec(c.log())
-      if (m) {
-        clearTimeout(t)
-        resolve(Number(m[1]))
-      }
-    })
-    c.exited.then(() => reject(new Error(`hello server exited: ${c.log()}`)))
-  })
-  return { ...c, port }
-}
-
-async function startHubd(main, dataDir, label) {
-  const port = await freePort()
-  const env = {
-    ...process.env,
-    HUBD_DATA_DIR: dataDir,
-    HUBD_PORT: String(port),
-    HUBD_HOST: HOST,
-    HUBD_ADMIN_TOKEN: TOKEN,
-    HUBD_PUBLIC_URL: `http://${HOST}:${port}`,
-    HUBD_LOG_LEVEL: 'warn',
-    HUBD_FSYNC: 'false',
-  }
-  const c = startChild([main], env, `hubd ${label} (${main})`)
-  const deadline = Date.now() + 60_000
-  for (;;) {
-    if (c.child.exitCode !== null) throw new Error(`hubd exited at start (${c.child.exitCode}): ${c.log()}`)
-    try {
-      const r = await request(port, 'GET', '/api/whoami-v2', { headers: { Authorization: `Bearer ${TOKEN}` }, timeoutMs: 2000 })
-      if (r.status === 200) break
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`hubd did not become ready: ${c.log()}`)
-    await sleep(100)
-  }
-  return { ...c, port, label }
-}
-
-/** CPU seconds (user + system, all threads) a process has used so far; USER_HZ is 100 on Linux. */
-function cpuSeconds(pid) {
-  try {
-    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-    return (Number(f[11]) + Number(f[12])) / 100
-  } catch {
-    return NaN
-  }
-}
+const startHello = () => startPortPrinter([SELF, '--hello-server'], 'hello')
 
 /**
  * Waits until none of `pids` was busy for 300 ms (at most 10 s): a server may still be working
@@ -253,14 +149,6 @@ async function settle(pids) {
   }
 }
 
-function median(xs) {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b)
-  if (s.length === 0) return NaN
-  const m = s.length >> 1
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
-}
-
-const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '—')
 const pad = (n, w) => String(n).padStart(w, '0')
 
 /** Runs `n` jobs, `width` at a time; `job(i)` for i in [0, n). Reports progress every ~10%. */
@@ -308,7 +196,7 @@ async function commit(port, repo, body) {
 
 /** Builds the data set into `dataDir` with a hubd of its own; returns the timings. */
 async function buildData(main, dataDir, opts) {
-  const hubd = await startHubd(main, dataDir, 'builder')
+  const hubd = await startHubd(main, dataDir, { label: 'builder' })
   const times = {}
   try {
     let t0 = Date.now()
@@ -445,22 +333,13 @@ end
 }
 
 /** Runs a load tool to completion (killed if it overruns by 30 s); resolves its output. */
-function runTool(cmd, args, seconds) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    children.add(child)
-    let out = ''
-    child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (out += d))
-    const kill = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000)
-    child.on('error', reject)
-    child.on('exit', (code) => {
-      clearTimeout(kill)
-      children.delete(child)
-      if (code !== 0) return reject(new Error(`${cmd} ${args.join(' ')} failed (${code}): ${out.slice(-2000)}`))
-      resolve(out)
-    })
-  })
+async function runTool(cmd, args, seconds) {
+  const c = startChild(args, process.env, cmd, { command: cmd })
+  const spawnError = new Promise((_, reject) => c.child.on('error', reject))
+  const kill = setTimeout(() => c.child.kill('SIGKILL'), (seconds + 30) * 1000)
+  const { code } = await Promise.race([c.exited, spawnError]).finally(() => clearTimeout(kill))
+  if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${code}): ${c.log().slice(-2000)}`)
+  return c.log()
 }
 
 /** One bounded GET load with wrk; resolves { rps, p50, p99, max (ms), errors, bytesPerReq }. */
@@ -537,7 +416,7 @@ async function main() {
   }
   for (const v of opts.hubd) if (!fs.existsSync(v.main)) throw new Error(`${v.main} missing: run \`npm run build\` first`)
 
-  tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'hubd-bench-metadata-'))
+  const tmpRoot = removeOnCleanup(fs.mkdtempSync(path.join(os.tmpdir(), 'hubd-bench-metadata-')))
   opts.wrkScript = wrkScript(tmpRoot)
   const dataDir = opts.data ?? path.join(tmpRoot, 'data')
   const machine = machineLine()
@@ -563,7 +442,7 @@ async function main() {
   // Servers for the measurement: every build under test (same data, read-only loads) and hello.
   const hello = await startHello()
   const servers = []
-  for (const v of opts.hubd) servers.push(await startHubd(v.main, dataDir, v.label))
+  for (const v of opts.hubd) servers.push(await startHubd(v.main, dataDir, { label: v.label }))
   const eps = endpoints()
 
   // Correctness of every answer, once, before any load.
@@ -595,8 +474,10 @@ async function main() {
   // count the time the server waits for a CPU.
   const measure = async (l, seconds) => {
     const cpu0 = cpuSeconds(l.pid)
+    const rss = rssSampler(l.pid)
     const r = await (l.method === 'HEAD' ? abLoad(l.url, opts, seconds) : wrkLoad(l.url, opts, seconds))
     r.cpuUsPerReq = r.requests ? ((cpuSeconds(l.pid) - cpu0) / r.requests) * 1e6 : NaN
+    r.rssMax = rss().max
     return r
   }
 
@@ -648,6 +529,7 @@ async function main() {
       cpuRatio: base ? median(rs.map((r, i) => r.cpuUsPerReq / base[i].cpuUsPerReq)) : null,
       errors: rs.reduce((n, r) => n + r.errors, 0),
       kibPerResp: median(rs.map((r) => r.bytesPerReq)) / 1024,
+      rssMaxMiB: Math.max(...rs.map((r) => r.rssMax ?? NaN)) / 2 ** 20,
       target: l.target ?? null,
       met: null,
     }
@@ -668,8 +550,8 @@ async function main() {
       `${opts.repos} repos, big repo ${FILES} files / ${FOLDERS} folders / ${opts.commits} commits`,
   )
   out.push('')
-  out.push('| server | endpoint | tool | req/s | × hello | p50 ms | p99 ms | p99 per run (ms) | server CPU µs/req (× hello) | KiB/resp | target |')
-  out.push('|---|---|---|---:|---:|---:|---:|---|---:|---:|---|')
+  out.push('| server | endpoint | tool | req/s | × hello | p50 ms | p99 ms | p99 per run (ms) | server CPU µs/req (× hello) | KiB/resp | RSS max MiB | target |')
+  out.push('|---|---|---|---:|---:|---:|---:|---|---:|---:|---:|---|')
   for (const r of rows) {
     const target = !r.target
       ? '—'
@@ -678,7 +560,7 @@ async function main() {
     out.push(
       `| ${r.server} | ${r.name} | ${r.tool} | ${fmt(r.rps)} | ${r.ratio === null ? '1' : fmt(r.ratio, 2)} | ${fmt(r.p50, d)} | ${fmt(r.p99, d)} | ` +
         `${r.p99Runs.map((x) => fmt(x, d === 0 ? 0 : 1)).join(' ')} | ${fmt(r.cpuUs)}${r.cpuRatio === null ? '' : ` (${fmt(r.cpuRatio, 1)}×)`} | ` +
-        `${r.tool === 'ab' ? '—' : fmt(r.kibPerResp, 1)} | ${target} |`,
+        `${r.tool === 'ab' ? '—' : fmt(r.kibPerResp, 1)} | ${fmt(r.rssMaxMiB)} | ${target} |`,
     )
   }
   out.push('')

@@ -5,7 +5,8 @@ import type { DestinationStream } from 'pino'
 import type { Context } from './context.js'
 import type { Actor } from './auth/access.js'
 import { registerErrorHandling, errors, sendError } from './errors.js'
-import { loggerOptions } from './logger.js'
+import { lazyChildLogger, loggerOptions, RequestLogController } from './logger.js'
+import { registerRateLimit } from './rate-limit.js'
 import { typeFromSegment } from './protocol/repo-id.js'
 import { registerRoutes } from './routes/index.js'
 
@@ -22,10 +23,10 @@ export interface AppOptions {
 
 const CORS_HEADERS = {
   'Access-Control-Allow-Origin': '*',
-  'Access-Control-Allow-Headers': 'Authorization, Content-Type, Range, X-Request-Id, Accept',
+  'Access-Control-Allow-Headers': 'Authorization, Content-Type, Range, X-Request-Id, Accept, X-Xet-Session-Id',
   'Access-Control-Allow-Methods': 'GET, HEAD, POST, PUT, DELETE, OPTIONS',
   'Access-Control-Expose-Headers':
-    'Content-Range, Content-Length, ETag, X-Linked-Etag, X-Linked-Size, X-Repo-Commit, X-Error-Code, X-Error-Message, X-Request-Id, X-Total-Count, Link, Accept-Ranges',
+    'Content-Range, Content-Length, ETag, X-Linked-Etag, X-Linked-Size, X-Repo-Commit, X-Error-Code, X-Error-Message, X-Request-Id, X-Total-Count, Link, Accept-Ranges, RateLimit, RateLimit-Policy, Retry-After, X-Xet-Hash, X-Xet-Cas-Url, X-Xet-Access-Token, X-Xet-Token-Expiration, X-Xet-Refresh-Route',
 }
 
 function stripBase(url: string, base: string): string {
@@ -39,9 +40,13 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   const basePath = ctx.config.publicUrl ? new URL(ctx.config.publicUrl).pathname.replace(/\/+$/, '') : ''
   const app = Fastify({
     logger: loggerOptions(ctx.config.logLevel, options.logStream),
+    // One log line per request, and no pino child per request unless it logs (server/logger.ts).
+    logController: new RequestLogController(),
+    childLoggerFactory: lazyChildLogger,
     // Revisions and paths are parsed from the raw URL, but params must not be cut short either.
     routerOptions: { maxParamLength: 2048 },
     bodyLimit: 64 * 1024 * 1024,
+    trustProxy: ctx.config.trustProxy,
     genReqId: (req) => {
       const given = req.headers['x-request-id'] ?? req.headers['x-amzn-trace-id']
       return typeof given === 'string' && /^[\w.:=;-]{1,200}$/.test(given) ? given : randomUUID()
@@ -90,6 +95,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   })
   app.addContentTypeParser('application/x-ndjson', (_req, _payload, done) => done(null, undefined))
 
+  registerRateLimit(app, ctx.config) // before the routes: it hooks the limited ones as they are added
   await registerRoutes(app, ctx)
   return app
 }

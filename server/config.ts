@@ -32,6 +32,18 @@ export interface Config {
   readonly gitMaintenanceWrites: number
   /** Seconds between passes packing every repository written since the last one; 0: off. */
   readonly gitMaintenanceInterval: number
+  /** Requests per rate-limit window on the "api" endpoints, per token (per IP without one); 0: unlimited. */
+  readonly rateLimitApi: number
+  /** The same for file downloads (resolve, raw, LFS download): the "resolvers" bucket. */
+  readonly rateLimitResolve: number
+  /** Length of a rate-limit window, in seconds. */
+  readonly rateLimitWindow: number
+  /** Whether callers without a token may read public repos; false makes every read need a token. */
+  readonly anonymousRead: boolean
+  /** Behind a reverse proxy: take the client address from X-Forwarded-For (rate limits per IP). */
+  readonly trustProxy: boolean
+  /** Xet storage (issue 6): CAS endpoints, token endpoints, and steering clients to Xet; false: LFS only. */
+  readonly xet: boolean
 }
 
 export class ConfigError extends Error {
@@ -113,5 +125,13 @@ export function loadConfig(env: Env = process.env): Config {
     gitMaxProcesses: int(env, 'HUBD_GIT_MAX_PROCESSES', 16, 1, 1024),
     gitMaintenanceWrites: int(env, 'HUBD_GIT_MAINTENANCE_WRITES', 50, 1, 1_000_000),
     gitMaintenanceInterval: int(env, 'HUBD_GIT_MAINTENANCE_INTERVAL', 600, 0, 7 * 24 * 3600),
+    // @NOTE: the Hub's own budgets for a free account (5-minute fixed windows): whatever works
+    // against huggingface.co works here; the site admin is never limited.
+    rateLimitApi: int(env, 'HUBD_RATE_LIMIT_API', 1000, 0, 1_000_000_000),
+    rateLimitResolve: int(env, 'HUBD_RATE_LIMIT_RESOLVE', 5000, 0, 1_000_000_000),
+    rateLimitWindow: int(env, 'HUBD_RATE_LIMIT_WINDOW', 300, 1, 24 * 3600),
+    anonymousRead: bool(env, 'HUBD_ANONYMOUS_READ', true),
+    trustProxy: bool(env, 'HUBD_TRUST_PROXY', false),
+    xet: bool(env, 'HUBD_XET', true),
   })
 }

@@ -29,6 +29,12 @@ import { PrService } from './services/pr-service.js'
 import { RepoIndexer } from './services/repo-indexer.js'
 import { DownloadCounter } from './services/download-counter.js'
 import { ListingService } from './services/listing-service.js'
+import { AdminService } from './services/admin-service.js'
+import { DiscussionEdits } from './services/discussion-edits.js'
+import { XetRepo } from '../storage/db/xet-repo.js'
+import { CasTokens } from './auth/cas-token.js'
+import { XetService } from './services/xet-service.js'
+import { XetBackedBlobStore } from './services/xet-blob-store.js'
 
 /** Everything the routes use, wired once. Nothing here listens or reads the environment. */
 export interface Context {
@@ -43,10 +49,16 @@ export interface Context {
   readonly refs: RefsService
   readonly history: HistoryService
   readonly prs: PrService
+  /** Titles, comment edits and hiding, PR diffs. */
+  readonly discussionEdits: DiscussionEdits
   readonly indexer: RepoIndexer
   readonly downloads: DownloadCounter
   readonly listing: ListingService
+  /** Users, orgs, members and tokens (the admin API and the CLI). */
+  readonly admin: AdminService
   readonly lfs: LfsService
+  /** Xet storage: CAS tokens, uploads, reconstruction (issue 6). */
+  readonly xet: XetService
   /** git clone/fetch/push over HTTP (503 when git was not found at start). */
   readonly git: GitHttpService
   /** Packs repositories written by API commits and pushes. */
@@ -70,14 +82,18 @@ export async function createContext(config: Config): Promise<Context> {
   const reposTable = new ReposRepo(db)
   const lfsTable = new LfsRepo(db)
   const settings = new SettingsRepo(db)
-  const blobs = new FsBlobStore(path.join(config.dataDir, 'blobs'), { fsync: config.fsync })
+  const fsBlobs = new FsBlobStore(path.join(config.dataDir, 'blobs'), { fsync: config.fsync })
   const store = new RepoStore(path.join(config.dataDir, 'repos'))
-  await Promise.all([blobs.sweep(), store.sweep()])
+  await Promise.all([fsBlobs.sweep(), store.sweep()])
 
   let port = config.port
   let host = 'localhost'
   const publicUrl = () => config.publicUrl ?? `http://${host}:${port}`
   const signer = new UrlSigner(Buffer.from(settings.getOrCreate('url-signing-key', () => randomBytes(32).toString('hex')), 'hex'))
+  const casTokens = new CasTokens(Buffer.from(settings.getOrCreate('xet-token-key', () => randomBytes(32).toString('hex')), 'hex'))
+  const xet = new XetService(new XetRepo(db), lfsTable, fsBlobs, casTokens, signer, publicUrl)
+  // Every LFS read path also finds objects uploaded through Xet (reconstructed on the fly).
+  const blobs = new XetBackedBlobStore(fsBlobs, xet)
 
   const generatedAdminToken = bootstrapAdmin(users, config)
   const content = new ContentService(store, lfsTable)
@@ -85,24 +101,28 @@ export async function createContext(config: Config): Promise<Context> {
   await lfs.expireUploads()
   const gitCli = await GitCli.detect(config.gitBinary, config.processPath, ensureDir(path.join(config.dataDir, 'git-home')))
   const indexer = new RepoIndexer(reposTable, content)
-  const prs = new PrService(store, content, new DiscussionsRepo(db), indexer, publicUrl)
+  const discussions = new DiscussionsRepo(db)
+  const prs = new PrService(store, content, discussions, indexer, publicUrl)
   const downloads = new DownloadCounter(reposTable)
   return {
     config,
     db,
     users,
     blobs,
-    auth: new Authenticator(users),
+    auth: new Authenticator(users, { anonymousRead: config.anonymousRead }),
     repos: new RepoService(reposTable, users, store, indexer, publicUrl),
     content,
-    commits: new CommitService(store, reposTable, lfsTable, prs, indexer, publicUrl),
+    commits: new CommitService(store, reposTable, lfsTable, prs, indexer, publicUrl, xet),
     refs: new RefsService(store, content, indexer, publicUrl),
     history: new HistoryService(content),
     prs,
+    discussionEdits: new DiscussionEdits(discussions, store, gitCli),
     indexer,
     downloads,
     listing: new ListingService(reposTable),
+    admin: new AdminService(users, reposTable),
     lfs,
+    xet,
     git: new GitHttpService(gitCli, store, reposTable, gitCli && new PushCheck(gitCli, lfsTable, blobs), {
       maxProcesses: config.gitMaxProcesses,
       hooksDir: path.join(projectRoot(), 'git-hooks'),

@@ -51,6 +51,7 @@ export const errors = {
   entryNotFound: (commit?: string, message = 'Entry not found') =>
     new HubError(404, message, 'EntryNotFound', undefined, commit ? { 'X-Repo-Commit': commit } : undefined),
   badRequest: (message: string) => new HubError(400, message),
+  notFound: (message: string) => new HubError(404, message),
   unprocessable: (message: string) => new HubError(422, message),
   /** No token where one is needed. */
   unauthorized: (message = 'You must be authenticated to do this. Pass a token with "Authorization: Bearer hf_..."') =>
@@ -63,6 +64,8 @@ export const errors = {
   tooLarge: (message: string) => new HubError(413, message),
   rangeNotSatisfiable: (size: number) =>
     new HubError(416, 'Requested range not satisfiable', undefined, undefined, { 'Content-Range': `bytes */${size}` }),
+  /** Over a rate limit (server/rate-limit.ts): `headers` carry RateLimit, RateLimit-Policy and Retry-After. */
+  rateLimited: (message: string, headers: Record<string, string>) => new HubError(429, message, undefined, undefined, headers),
   notImplemented: (message: string) => new HubError(501, message),
   unavailable: (message: string) => new HubError(503, message),
   /**

@@ -1,39 +1,93 @@
-import type { TokenRow, UserRow } from '../../storage/db/users-repo.js'
+import type { Membership, OrgRole, TokenRow, UserRow } from '../../storage/db/users-repo.js'
 import type { RepoRow } from '../../storage/db/repos-repo.js'
 import { errors } from '../errors.js'
 
-/** Who is calling. `badToken`: a token was sent but is unknown, revoked, expired or malformed. */
+/**
+ * Who is calling. `badToken`: a token was sent but is unknown, revoked, expired or malformed.
+ * `roles`: the caller's role in each org they belong to, keyed by the org's lowercased name.
+ * `publicRead`: whether this caller may read public repos (false for anonymous callers when
+ * HUBD_ANONYMOUS_READ=false).
+ */
 export interface Actor {
   user: UserRow | null
   token: TokenRow | null
   badToken: boolean
+  memberships: readonly Membership[]
+  roles: ReadonlyMap<string, OrgRole>
+  publicRead: boolean
 }
 
-export const ANONYMOUS: Actor = Object.freeze({ user: null, token: null, badToken: false })
+const NO_ROLES: ReadonlyMap<string, OrgRole> = new Map()
 
-export type Action = 'read' | 'write'
+export const ANONYMOUS: Actor = Object.freeze({ user: null, token: null, badToken: false, memberships: [], roles: NO_ROLES, publicRead: true })
+/** Anonymous callers when anonymous reads are switched off. */
+export const ANONYMOUS_LOCKED: Actor = Object.freeze({ ...ANONYMOUS, publicRead: false })
+export const BAD_TOKEN: Actor = Object.freeze({ ...ANONYMOUS, badToken: true, publicRead: false })
 
 /**
- * The one access decision. For now: the admin reads and writes everything, a user writes in their
- * own namespace with a write token, anyone reads public repos. (Organizations come with issue 5.)
+ * - `read`: see the repo and its files.
+ * - `contribute`: open a PR or discussion, comment, and the uploads a PR needs (any signed-in
+ *   reader with a write token, as on the Hub).
+ * - `write`: move branches and tags (commit, push, merge).
+ * - `admin`: delete, move, change settings.
  */
-export function can(actor: Actor, action: Action, repo: Pick<RepoRow, 'namespace' | 'private'>): boolean {
+export type Action = 'read' | 'contribute' | 'write' | 'admin'
+
+const RANK: Record<OrgRole, number> = { read: 1, write: 2, admin: 3 }
+
+/** The caller's standing in a namespace: 3 admin (site admin, own namespace), 2 write, 1 read, 0 none. */
+export function rankIn(actor: Actor, namespace: string): number {
   const user = actor.user
-  const owns = user !== null && (user.is_admin === 1 || user.name.toLowerCase() === repo.namespace.toLowerCase())
-  if (action === 'read') return repo.private === 0 || owns
-  return owns && actor.token?.role === 'write'
+  if (!user) return 0
+  if (user.is_admin === 1) return 3
+  const ns = namespace.toLowerCase()
+  if (user.name.toLowerCase() === ns) return 3
+  const role = actor.roles.get(ns)
+  return role ? RANK[role] : 0
 }
 
-/** Throws the Hub's answer when `actor` may not do `action` on `repo` (existence never leaks). */
-export function authorize(actor: Actor, action: Action, repo: RepoRow): void {
-  if (action === 'write' && actor.badToken) throw errors.invalidCredentials()
-  // Readability first: an anonymous write to a private repo must answer exactly like one to a
-  // missing repo (RepoNotFound), or the 401 would reveal that the repo exists.
+/** The one access decision, for every surface (API, files, LFS, git, listings, Xet). */
+export function can(actor: Actor, action: Action, repo: Pick<RepoRow, 'namespace' | 'private'>): boolean {
+  if (actor.badToken) return false
+  const rank = rankIn(actor, repo.namespace)
+  const readable = rank >= 1 || (repo.private === 0 && actor.publicRead)
+  if (action === 'read') return readable
+  if (actor.token?.role !== 'write') return false
+  if (action === 'contribute') return readable && actor.user !== null
+  return rank >= (action === 'write' ? 2 : 3)
+}
+
+/** Whether `actor` may create (or move) a repository into `namespace`. */
+export function canCreateIn(actor: Actor, namespace: string): boolean {
+  return !actor.badToken && actor.token?.role === 'write' && rankIn(actor, namespace) >= 2
+}
+
+/**
+ * Throws the Hub's answer when `actor` may not do `action` on `repo`: 401 for a bad token or a
+ * missing one where one is needed, RepoNotFound when the repo is unreadable (existence never
+ * leaks), 403 when it is readable but the action is not allowed.
+ */
+export function authorize(actor: Actor, action: Action, repo: Pick<RepoRow, 'namespace' | 'private'>): void {
+  checkCaller(actor)
   if (!can(actor, 'read', repo)) throw errors.repoNotFound()
-  if (action === 'write' && !actor.user) throw errors.unauthorized()
-  if (action === 'write' && !can(actor, 'write', repo)) {
-    throw errors.forbidden('You do not have write access to this repository (a write token of its owner is needed)')
-  }
+  if (action === 'read') return
+  if (!actor.user) throw errors.unauthorized()
+  if (can(actor, action, repo)) return
+  if (actor.token?.role !== 'write') throw errors.forbidden('This action needs a token with the "write" role; yours is read-only')
+  throw errors.forbidden(
+    action === 'admin'
+      ? 'You need admin rights on this repository (its owner, or an admin of its organization)'
+      : 'You do not have write access to this repository (a write token of its owner or of an organization member with write access is needed)',
+  )
+}
+
+/**
+ * The checks every request that reads anything makes first: a token that was sent but is not
+ * valid is refused everywhere (as on the Hub), and with anonymous reads off, so is no token.
+ */
+export function checkCaller(actor: Actor): void {
+  if (actor.badToken) throw errors.invalidCredentials()
+  if (!actor.user && !actor.publicRead) throw errors.unauthorized('This server requires a token for every request. Pass one with "Authorization: Bearer hf_..."')
 }
 
 /** For endpoints that always need a signed-in caller (whoami, create repo). */
@@ -41,4 +95,18 @@ export function requireUser(actor: Actor): UserRow {
   if (actor.badToken) throw errors.invalidCredentials()
   if (!actor.user) throw errors.unauthorized()
   return actor.user
+}
+
+/** Lowercased names of the namespaces whose private repos `actor` may read (listings). */
+export function readableNamespaces(actor: Actor): string[] {
+  if (!actor.user) return []
+  return [actor.user.name.toLowerCase(), ...actor.roles.keys()]
+}
+
+/** The admin API's gate: the site admin only; mutations need a write token. */
+export function requireSiteAdmin(actor: Actor, mutates: boolean): UserRow {
+  const user = requireUser(actor)
+  if (user.is_admin !== 1) throw errors.forbidden('Only the server admin may do this')
+  if (mutates && actor.token?.role !== 'write') throw errors.forbidden('This action needs a token with the "write" role; yours is read-only')
+  return user
 }

@@ -1,27 +1,71 @@
 import type { UsersRepo } from '../../storage/db/users-repo.js'
-import { ANONYMOUS, type Actor } from './access.js'
+import { ANONYMOUS, ANONYMOUS_LOCKED, BAD_TOKEN, type Actor } from './access.js'
 import { hashToken } from './tokens.js'
 
 const TOUCH_INTERVAL_MS = 60_000
+const CACHE_MAX = 10_000
 
-/** Turns an Authorization header into an Actor. Never throws: routes decide what a bad token means. */
+/**
+ * Turns an Authorization header into an Actor. Never throws: the access decision says what a bad
+ * token means. Identities are cached per token under the database's data version, so a token
+ * revoked or a membership changed by another process (the CLI) takes effect on the next request.
+ */
 export class Authenticator {
   private readonly lastTouched = new Map<string, number>()
+  private readonly cache = new Map<string, Actor | null>()
+  private cachedAt = ''
+  private readonly anonymous: Actor
 
-  constructor(private readonly users: UsersRepo) {}
+  constructor(
+    private readonly users: UsersRepo,
+    opts: { anonymousRead: boolean } = { anonymousRead: true },
+  ) {
+    this.anonymous = opts.anonymousRead ? ANONYMOUS : ANONYMOUS_LOCKED
+  }
 
   actorFor(header: string | undefined): Actor {
-    if (header === undefined || header === '') return ANONYMOUS
+    if (header === undefined || header === '') return this.anonymous
     const token = extractToken(header)
-    if (!token) return { ...ANONYMOUS, badToken: true }
-    const row = this.users.findTokenByHash(hashToken(token))
-    if (!row || row.revoked_at || (row.expires_at && Date.parse(row.expires_at) < Date.now())) {
-      return { ...ANONYMOUS, badToken: true }
+    if (!token) return BAD_TOKEN
+    const actor = this.lookup(token)
+    if (!actor) return BAD_TOKEN
+    // Expiry is a matter of time, not of data: checked on every use, never cached.
+    const expires = actor.token!.expires_at
+    if (expires !== null && Date.parse(expires) <= Date.now()) return BAD_TOKEN
+    this.touch(actor.token!.id)
+    return actor
+  }
+
+  private lookup(token: string): Actor | null {
+    const version = this.users.dataVersion()
+    if (version !== this.cachedAt || this.cache.size > CACHE_MAX) {
+      this.cache.clear()
+      this.cachedAt = version
     }
-    const user = this.users.findById(row.user_id) ?? null
-    if (!user) return { ...ANONYMOUS, badToken: true }
-    this.touch(row.id)
-    return { user, token: row, badToken: false }
+    const hash = hashToken(token)
+    let actor = this.cache.get(hash)
+    if (actor === undefined) {
+      actor = this.load(hash)
+      this.cache.set(hash, actor)
+    }
+    return actor
+  }
+
+  private load(hash: string): Actor | null {
+    const row = this.users.findTokenByHash(hash)
+    if (!row || row.revoked_at) return null
+    const user = this.users.findById(row.user_id)
+    // An org's tokens are not a thing: only people sign in.
+    if (!user || user.type !== 'user') return null
+    const memberships = this.users.memberships(user.id)
+    return Object.freeze({
+      user,
+      token: row,
+      badToken: false,
+      memberships,
+      roles: new Map(memberships.map((m) => [m.org.toLowerCase(), m.role])),
+      publicRead: true,
+    })
   }
 
   /** Records last use at most once a minute per token, keeping writes off the hot path. */

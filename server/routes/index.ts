@@ -25,9 +25,15 @@ import { tagRoute } from './api/tag.js'
 import { commitsRoute } from './api/commits.js'
 import { superSquashRoute } from './api/super-squash.js'
 import { discussionsRoute } from './api/discussions.js'
+import { discussionEditsRoute } from './api/discussion-edits.js'
 import { reposMoveRoute } from './api/repos-move.js'
 import { settingsRoute } from './api/settings.js'
 import { listReposRoute } from './api/list-repos.js'
+import { xetCasRoutes } from './xet/index.js'
+import { adminAccountsRoute } from './admin/accounts.js'
+import { adminMembersRoute } from './admin/members.js'
+import { adminTokensRoute } from './admin/tokens.js'
+import { adminReposRoute } from './admin/repos.js'
 
 export type RouteModule = (app: FastifyInstance, ctx: Context) => void | Promise<void>
 
@@ -59,9 +65,15 @@ export async function registerRoutes(app: FastifyInstance, ctx: Context): Promis
     commitsRoute,
     superSquashRoute,
     discussionsRoute,
+    discussionEditsRoute,
     reposMoveRoute,
     settingsRoute,
     listReposRoute,
+    xetCasRoutes,
+    adminAccountsRoute,
+    adminMembersRoute,
+    adminTokensRoute,
+    adminReposRoute,
   ]
   for (const register of modules) {
     // Each in its own encapsulated scope, so a route's body parsers stay its own.

@@ -26,10 +26,11 @@ export function resolveRoute(app: FastifyInstance, ctx: Context) {
         schema: { params: FileRepoParams },
         handler: async (request, reply) => {
           const repo = ctx.repos.get(type, request.params.ns, request.params.name, request.actor, 'read')
+          const refs = ctx.content.refs(repo) // read once for parsing and resolving
           const { rev, path } = await decoding(() =>
-            revisionAndPath(rawTail(request, skip), (name) => ctx.content.isRef(repo, name)),
+            revisionAndPath(rawTail(request, skip), (name) => ctx.content.isRef(repo, name, refs)),
           )
-          const { commit } = await ctx.content.resolve(repo, rev)
+          const { commit } = await ctx.content.resolve(repo, rev, refs)
           const entry = path === '' ? null : await ctx.content.entry(repo, commit, path)
           if (!entry || entry.type !== 'file') throw errors.entryNotFound(commit)
           // The Hub counts every GET or HEAD of a model's query file (config.json by default).
@@ -46,6 +47,19 @@ export function resolveRoute(app: FastifyInstance, ctx: Context) {
             'Cache-Control': HEX40.test(rev) && repo.private === 0 ? 'public, max-age=31536000, immutable' : 'private, no-cache',
           })
           if (lfs) reply.headers({ 'X-Linked-Etag': etag, 'X-Linked-Size': String(lfs.size) })
+          // Files stored through Xet: the signals that let Xet clients reconstruct them (xet-protocol.md 1.3).
+          const xet = lfs && ctx.config.xet ? ctx.xet.downloadInfo(repo, commit, lfs.oid) : null
+          if (xet) {
+            reply.headers({
+              'X-Xet-Hash': xet.hash,
+              Link: `<${xet.refreshUrl}>; rel="xet-auth", <${xet.reconstructionUrl}>; rel="xet-reconstruction-info"`,
+            })
+            if (request.method === 'GET' && /application\/vnd\.xet-fileinfo\+json/.test(request.headers.accept ?? '')) {
+              return reply
+                .type('application/vnd.xet-fileinfo+json')
+                .send({ hash: xet.hash, refreshUrl: xet.refreshUrl, reconstructionUrl: xet.reconstructionUrl, etag, size: lfs!.size })
+            }
+          }
           if (request.headers['if-none-match'] === etag) return reply.code(304).send()
           return sendBody(ctx, request, reply, { size, lfsOid: lfs?.oid ?? null, blobOid: entry.oid, repo })
         },

@@ -36,6 +36,8 @@ export class CommitService {
     private readonly prs: PrService,
     private readonly indexer: RepoIndexer,
     private readonly publicUrl: () => string,
+    /** Files uploaded through Xet, named by their sha256 (xet-protocol.md 1.5). */
+    private readonly xet?: { adoptForCommit(repoId: string, oid: string, size: number | null): Promise<number | undefined> },
   ) {}
 
   /** Resolves a commit target: a branch or `refs/pr/N` that exists (spec 1.5). */
@@ -154,7 +156,8 @@ export class CommitService {
         return { kind: 'put', path: op.path, oid, lfs: false }
       }
       case 'lfsFile': {
-        const size = this.lfs.reusableSize(repo.id, op.oid, readsAll)
+        // A file uploaded through Xet becomes an LFS object once its sha256 is verified.
+        const size = this.lfs.reusableSize(repo.id, op.oid, readsAll) ?? (await this.xet?.adoptForCommit(repo.id, op.oid, op.size))
         if (size === undefined) {
           throw errors.badRequest(
             `Your push was rejected because an LFS pointer pointed to a file that does not exist: ${op.path} (${op.oid})`,

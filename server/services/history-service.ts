@@ -10,11 +10,28 @@ import { Lru } from './lru.js'
  */
 export class HistoryService {
   private readonly depth = new Lru<string, number>(200_000)
+  private readonly counting = new Map<string, Promise<number>>()
 
   constructor(private readonly content: ContentService) {}
 
-  /** Number of commits on the first-parent chain ending at `commit` (itself included). */
-  async count(repo: RepoRow, commit: string): Promise<number> {
+  /**
+   * Number of commits on the first-parent chain ending at `commit` (itself included).
+   * @NOTE: concurrent asks for the same commit share one walk: after a start, clients arriving
+   * together each walked the whole history (1,000 commits: ~1 s each under load).
+   */
+  count(repo: RepoRow, commit: string): Promise<number> {
+    const known = this.depth.get(`${repo.id}:${commit}`)
+    if (known !== undefined) return Promise.resolve(known)
+    const key = `${repo.id}:${commit}`
+    let walk = this.counting.get(key)
+    if (!walk) {
+      walk = this.walk(repo, commit).finally(() => this.counting.delete(key))
+      this.counting.set(key, walk)
+    }
+    return walk
+  }
+
+  private async walk(repo: RepoRow, commit: string): Promise<number> {
     const key = (oid: string) => `${repo.id}:${oid}`
     const chain: string[] = []
     let oid: string | undefined = commit

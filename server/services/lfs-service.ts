@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto'
-import { finished, PassThrough, type Readable } from 'node:stream'
+import type { Readable } from 'node:stream'
 import type { LfsRepo } from '../../storage/db/lfs-repo.js'
 import type { RepoRow } from '../../storage/db/repos-repo.js'
 import { BlobNotFoundError, BlobVerifyError, SHA256_RE, type BlobStore, type ByteRange } from '../../storage/blobs/blob-store.js'
 import type { UrlSigner } from '../auth/signed-url.js'
 import { errors } from '../errors.js'
+import { shield } from './body-shield.js'
 
 export interface BatchObject {
   oid: string
@@ -232,26 +233,5 @@ export class LfsService {
   /** Verify action: the object is stored with that size and linked to the repo. */
   verify(repo: RepoRow, oid: string, size: number): boolean {
     return this.lfs.linkedSize(repo.id, oid) === size
-  }
-}
-
-/**
- * Hands a request body to a blob-store writer through a PassThrough. A writer that gives up (too
- * many bytes, say) destroys its source; shielded, that is the PassThrough and not the request, so
- * the 400 still reaches the client — `release()` lets the rest of the body drain — instead of a
- * connection reset while the client is still sending. A client abort still fails the writer.
- */
-function shield(body: Readable): { stream: Readable; release(): void } {
-  const pass = new PassThrough({ highWaterMark: 1024 * 1024 })
-  body.pipe(pass)
-  finished(body, (err) => {
-    if (err) pass.destroy(err)
-  })
-  return {
-    stream: pass,
-    release() {
-      body.unpipe(pass)
-      body.resume()
-    },
   }
 }

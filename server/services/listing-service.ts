@@ -1,5 +1,5 @@
 import { sortValue, type ReposRepo, type RepoRow, type RepoType, type SortKey } from '../../storage/db/repos-repo.js'
-import type { Actor } from '../auth/access.js'
+import { checkCaller, readableNamespaces, type Actor } from '../auth/access.js'
 import { errors } from '../errors.js'
 
 export interface ListParams {
@@ -40,7 +40,8 @@ export class ListingService {
       limit = Math.min(Number(p.limit), 1000)
     }
     const after = p.cursor === null ? null : decodeListCursor(p.cursor, sort)
-    const viewer = { admin: actor.user?.is_admin === 1, namespaces: actor.user ? [actor.user.name] : [] }
+    checkCaller(actor)
+    const viewer = { admin: actor.user?.is_admin === 1, namespaces: readableNamespaces(actor) }
     const rows = this.repos.list({
       type,
       viewer,

@@ -1,5 +1,5 @@
 import type { GitCli } from '../../storage/git/git-cli.js'
-import { repack, repackNeeded } from '../../storage/git/maintenance.js'
+import { deleteSuperseded, PACK_GRACE_MS, repack, repackNeeded } from '../../storage/git/maintenance.js'
 import type { RepoStore } from '../../storage/git/repo-store.js'
 
 export interface MaintenanceOptions {
@@ -7,6 +7,8 @@ export interface MaintenanceOptions {
   everyWrites: number
   /** Also pack every repository written since the last pass this often (ms); 0: never. */
   intervalMs: number
+  /** How long packs a full pass superseded stay readable before deletion (ms). */
+  packGraceMs?: number
 }
 
 interface Log {
@@ -19,14 +21,16 @@ const SILENT: Log = { info() {}, error() {} }
 /**
  * Keeps repositories fast to clone: API commits leave loose objects, which git would otherwise
  * deltify on every clone. Runs `git repack` (at most one run per repository at a time); the run
- * that deletes packs holds the repository's writer mutex and then drops its isomorphic-git cache.
- * Without git it does nothing.
+ * that folds every pack into one holds the repository's writer mutex and then drops its
+ * isomorphic-git cache; the packs it superseded are deleted by a later pass once their grace period
+ * is over (a timer schedules one). Without git it does nothing.
  */
 export class MaintenanceService {
   private readonly writes = new Map<string, number>()
   private readonly running = new Map<string, Promise<void>>()
   private readonly again = new Set<string>()
   private timer: NodeJS.Timeout | null = null
+  private readonly graceTimers = new Map<string, NodeJS.Timeout>()
   private closed = false
   log: Log = SILENT
 
@@ -81,7 +85,9 @@ export class MaintenanceService {
     const cli = this.cli!
     const gitdir = this.store.gitdir(id)
     const started = Date.now()
+    const graceMs = this.options.packGraceMs ?? PACK_GRACE_MS
     try {
+      await deleteSuperseded(gitdir, graceMs)
       const kind = await repackNeeded(gitdir)
       if (!kind) return
       if (kind === 'incremental') {
@@ -92,6 +98,7 @@ export class MaintenanceService {
           await repack(cli, gitdir, kind)
           this.store.invalidate(id)
         })
+        this.afterGrace(id, graceMs)
       }
       this.log.info({ repoId: id, repack: kind, ms: Date.now() - started }, 'repository packed')
     } catch (err) {
@@ -99,10 +106,23 @@ export class MaintenanceService {
     }
   }
 
-  /** Waits for runs in progress (none start afterwards); stops the timer. */
+  /** Schedules the pass that deletes the packs just superseded (a restart leaves it to a later pass). */
+  private afterGrace(id: string, graceMs: number): void {
+    clearTimeout(this.graceTimers.get(id))
+    const timer = setTimeout(() => {
+      this.graceTimers.delete(id)
+      this.schedule(id)
+    }, graceMs + 1000)
+    timer.unref()
+    this.graceTimers.set(id, timer)
+  }
+
+  /** Waits for runs in progress (none start afterwards); stops the timers. */
   async close(): Promise<void> {
     this.closed = true
     if (this.timer) clearInterval(this.timer)
+    for (const timer of this.graceTimers.values()) clearTimeout(timer)
+    this.graceTimers.clear()
     while (this.running.size > 0) await Promise.all(this.running.values())
   }
 }

@@ -1,4 +1,4 @@
-import type { DiscussionRow, DiscussionsRepo, ListFilter } from '../../storage/db/discussions-repo.js'
+import type { DiscussionRow, DiscussionsRepo, EventRow, ListFilter } from '../../storage/db/discussions-repo.js'
 import type { RepoRow } from '../../storage/db/repos-repo.js'
 import type { GitRepo } from '../../storage/git/git-repo.js'
 import { casDeleteRef, casRef, RefConflictError } from '../../storage/git/ref-cas.js'
@@ -188,13 +188,7 @@ export class PrService {
   details(repo: RepoRow, d: DiscussionRow) {
     return {
       ...this.summary(repo, d),
-      events: this.discussions.events(repo.id, d.num).map((e) => ({
-        id: e.id,
-        type: e.type,
-        createdAt: e.created_at,
-        author: { name: e.author },
-        data: JSON.parse(e.data) as unknown,
-      })),
+      events: this.discussions.events(repo.id, d.num).map(eventJson),
       ...(d.is_pr
         ? { changes: { base: d.target_branch, ...(d.merge_commit ? { mergeCommitId: d.merge_commit } : {}) }, filesWithConflicts: [] }
         : {}),
@@ -214,6 +208,11 @@ export class PrService {
       numComments: 0,
     }
   }
+}
+
+/** A discussion event as the Hub sends it (py `deserialize_event`). */
+export function eventJson(e: EventRow) {
+  return { id: e.id, type: e.type, createdAt: e.created_at, author: { name: e.author }, data: JSON.parse(e.data) as unknown }
 }
 
 function comment(text: string) {

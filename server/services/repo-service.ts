@@ -4,7 +4,7 @@ import type { UsersRepo } from '../../storage/db/users-repo.js'
 import { DEFAULT_GITATTRIBUTES } from '../../storage/formats/gitattributes.js'
 import { casRef } from '../../storage/git/ref-cas.js'
 import type { RepoStore } from '../../storage/git/repo-store.js'
-import { authorize, can, requireUser, type Action, type Actor } from '../auth/access.js'
+import { authorize, can, canCreateIn, checkCaller, requireUser, type Action, type Actor } from '../auth/access.js'
 import { errors, RepoMovedError } from '../errors.js'
 import { RESERVED_NAMESPACES, repoPartProblem, URL_PREFIX } from '../protocol/repo-id.js'
 import { TreeEditor } from '../../storage/git/tree-edit.js'
@@ -34,9 +34,9 @@ export class RepoService {
   get(type: RepoType, namespace: string, name: string, actor: Actor, action: Action): RepoRow {
     const repo = this.repos.find(type, namespace, name)
     if (!repo) {
+      checkCaller(actor)
       const moved = this.movedTo(type, namespace, name, actor)
       if (moved) throw new RepoMovedError({ namespace, name }, { namespace: moved.namespace, name: moved.name })
-      if (action === 'write' && actor.badToken) throw errors.invalidCredentials()
       throw errors.repoNotFound()
     }
     authorize(actor, action, repo)
@@ -64,8 +64,7 @@ export class RepoService {
     if (RESERVED_NAMESPACES.has(input.namespace.toLowerCase())) {
       throw errors.unprocessable(`"${input.namespace}" is a reserved name and cannot be a namespace`)
     }
-    const mayCreate = user.is_admin === 1 || user.name.toLowerCase() === input.namespace.toLowerCase()
-    if (!mayCreate || actor.token?.role !== 'write') {
+    if (!canCreateIn(actor, input.namespace)) {
       throw errors.forbidden(`You don't have the rights to create a repository under the namespace "${input.namespace}"`)
     }
     const existing = this.repos.find(input.type, input.namespace, input.name)
@@ -105,7 +104,7 @@ export class RepoService {
 
   /** Renames or transfers a repo; the old id redirects (spec 3.3, 7.5). Git data stays where it is. */
   async move(actor: Actor, repo: RepoRow, namespace: string, name: string): Promise<void> {
-    const user = requireUser(actor)
+    requireUser(actor)
     for (const [part, what] of [
       [namespace, 'namespace'],
       [name, 'repository name'],
@@ -114,7 +113,7 @@ export class RepoService {
       if (problem) throw errors.unprocessable(`Invalid repo id "${namespace}/${name}": ${problem}`)
     }
     if (RESERVED_NAMESPACES.has(namespace.toLowerCase())) throw errors.unprocessable(`"${namespace}" is a reserved name`)
-    if (user.is_admin !== 1 && user.name.toLowerCase() !== namespace.toLowerCase()) {
+    if (!canCreateIn(actor, namespace)) {
       throw errors.forbidden(`You don't have the rights to move a repository to the namespace "${namespace}"`)
     }
     const kind = repo.type

@@ -46,6 +46,33 @@ export interface BlobStore {
   delete(oid: string): Promise<void>
   /** Removes leftovers of writers that died (temp files); safe while other processes run. */
   sweep(): Promise<void>
+
+  /** Size of a stored keyed object (Xet xorb or shard), or null. */
+  statKeyed(ns: KeyedNamespace, key: string): Promise<{ size: number } | null>
+  /** Streams a stored keyed object (or an inclusive byte range of it); throws BlobNotFoundError. */
+  readKeyed(ns: KeyedNamespace, key: string, range?: ByteRange): Promise<Readable>
+  /**
+   * Streams `source` into a temp file (at most `limit` bytes, else BlobVerifyError) while handing
+   * every byte to `verifier`; publishes the first `keep` bytes under `key` only if `finish()`
+   * accepts them. Whatever the verifier throws is rethrown, and nothing is stored.
+   */
+  putKeyed(ns: KeyedNamespace, key: string, source: Readable, opts: { limit: number; verifier: StreamVerifier }): Promise<void>
+}
+
+/**
+ * The second, Xet namespace of the store: objects named by a Xet hash (64 lowercase hex, the
+ * string form) whose content is checked by a caller-supplied verifier, not by sha256.
+ */
+export type KeyedNamespace = 'xorb' | 'shard'
+
+export const KEYED_NAMESPACES: readonly KeyedNamespace[] = ['xorb', 'shard']
+
+/** Checks a keyed object while it streams in (see `putKeyed`). */
+export interface StreamVerifier {
+  /** Sees the next bytes, in order; may throw to stop the upload early. */
+  update(chunk: Buffer): void
+  /** All bytes seen: throws if they are not acceptable, else how many leading bytes to keep. */
+  finish(): { keep: number }
 }
 
 export const SHA256_RE = /^[0-9a-f]{64}$/

@@ -9,10 +9,13 @@ import { Worker } from 'node:worker_threads'
 import {
   BlobNotFoundError,
   BlobVerifyError,
+  KEYED_NAMESPACES,
   SHA256_RE,
   type BlobExpectation,
   type BlobStore,
   type ByteRange,
+  type KeyedNamespace,
+  type StreamVerifier,
 } from './blob-store.js'
 
 const CHUNK = 1024 * 1024
@@ -513,6 +516,72 @@ export class FsBlobStore implements BlobStore {
     await fsp.mkdir(path.dirname(dest), { recursive: true })
     // @NOTE: rename is atomic; if the digest is already there the content is identical anyway.
     await fsp.rename(file, dest)
+  }
+
+  private keyedPath(ns: KeyedNamespace, key: string): string {
+    if (!KEYED_NAMESPACES.includes(ns) || !SHA256_RE.test(key)) throw new BlobNotFoundError(`not a ${ns} key: ${key}`)
+    return path.join(this.root, ns, key.slice(0, 2), key)
+  }
+
+  async statKeyed(ns: KeyedNamespace, key: string): Promise<{ size: number } | null> {
+    try {
+      return { size: (await fsp.stat(this.keyedPath(ns, key))).size }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || err instanceof BlobNotFoundError) return null
+      throw err
+    }
+  }
+
+  async readKeyed(ns: KeyedNamespace, key: string, range?: ByteRange): Promise<Readable> {
+    let handle: fsp.FileHandle
+    try {
+      handle = await fsp.open(this.keyedPath(ns, key), 'r')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new BlobNotFoundError(`${ns} ${key}`)
+      throw err
+    }
+    return handle.createReadStream({ highWaterMark: CHUNK, ...(range ? { start: range.start, end: range.end } : {}) })
+  }
+
+  async putKeyed(
+    ns: KeyedNamespace,
+    key: string,
+    source: Readable,
+    opts: { limit: number; verifier: StreamVerifier },
+  ): Promise<void> {
+    const dest = this.keyedPath(ns, key)
+    const tmp = path.join(this.tmpDir, `${ns}-${++this.seq}`)
+    const handle = await fsp.open(tmp, 'w')
+    let count = 0
+    // @NOTE: the verifier sees each buffer before it is written; a bad chunk header stops the
+    // upload there instead of after the whole body.
+    const sink = new Writable({
+      highWaterMark: CHUNK,
+      write(chunk: Buffer, _enc, cb) {
+        count += chunk.length
+        if (count > opts.limit) return cb(new BlobVerifyError(`more than ${opts.limit} bytes received`))
+        try {
+          opts.verifier.update(chunk)
+        } catch (err) {
+          return cb(err as Error)
+        }
+        writevFully(handle.fd, [chunk], cb)
+      },
+    })
+    try {
+      await pipeline(source, sink)
+      const { keep } = opts.verifier.finish()
+      if (keep < count) await handle.truncate(keep)
+      if (this.options.fsync) await handle.datasync()
+      await handle.close()
+      await fsp.mkdir(path.dirname(dest), { recursive: true })
+      // Same key, same content: replacing an existing object is harmless.
+      await fsp.rename(tmp, dest)
+    } catch (err) {
+      await handle.close().catch(() => {})
+      await fsp.rm(tmp, { force: true })
+      throw err
+    }
   }
 
   async createStaging(id: string, size: number): Promise<void> {

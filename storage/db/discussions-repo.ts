@@ -41,6 +41,9 @@ export class DiscussionsRepo {
   private readonly setStatus_
   private readonly insertEvent
   private readonly events_
+  private readonly event_
+  private readonly setTitle_
+  private readonly setEventData_
 
   constructor(private readonly db: Db) {
     this.nextNum = db.prepare<[string], { n: number }>('SELECT coalesce(max(num), 0) + 1 AS n FROM discussions WHERE repo_id = ?')
@@ -61,6 +64,11 @@ export class DiscussionsRepo {
     this.insertEvent = db.prepare(
       'INSERT INTO discussion_events (id, repo_id, num, type, author, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     )
+    this.event_ = db.prepare<[string, number, string], EventRow>(
+      'SELECT id, type, author, data, created_at FROM discussion_events WHERE repo_id = ? AND num = ? AND id = ?',
+    )
+    this.setTitle_ = db.prepare('UPDATE discussions SET title = ? WHERE repo_id = ? AND num = ?')
+    this.setEventData_ = db.prepare('UPDATE discussion_events SET data = ? WHERE repo_id = ? AND num = ? AND id = ?')
     this.events_ = db.prepare<[string, number], EventRow>(
       'SELECT id, type, author, data, created_at FROM discussion_events WHERE repo_id = ? AND num = ? ORDER BY created_at, rowid',
     )
@@ -102,6 +110,26 @@ export class DiscussionsRepo {
     const row = { id: newId(), type, author, data: JSON.stringify(data), created_at: nowIso() }
     this.insertEvent.run(row.id, repoId, num, type, author, row.data, row.created_at)
     return row
+  }
+
+  event(repoId: string, num: number, id: string): EventRow | undefined {
+    return this.event_.get(repoId, num, id)
+  }
+
+  setTitle(repoId: string, num: number, title: string): void {
+    this.setTitle_.run(title, repoId, num)
+  }
+
+  /** Replaces an event's data (comment edits and hiding); returns the updated event. */
+  setEventData(repoId: string, num: number, event: EventRow, data: Record<string, unknown>): EventRow {
+    const updated = { ...event, data: JSON.stringify(data) }
+    this.setEventData_.run(updated.data, repoId, num, event.id)
+    return updated
+  }
+
+  /** Runs `fn` in one immediate transaction. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate()
   }
 
   events(repoId: string, num: number): EventRow[] {

@@ -154,6 +154,21 @@ export class ReposRepo {
     this.remove_.run(id)
   }
 
+  private all_: Database.Statement<[], RepoRow> | null = null
+  private inNamespace_: Database.Statement<[string], { n: number }> | null = null
+
+  /** Every repository (administration, not a request path). */
+  all(): RepoRow[] {
+    this.all_ ??= this.db.prepare<[], RepoRow>('SELECT * FROM repos ORDER BY namespace, type, name')
+    return this.all_.all()
+  }
+
+  /** How many repositories a namespace holds (case-insensitive). */
+  countInNamespace(namespace: string): number {
+    this.inNamespace_ ??= this.db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM repos WHERE namespace = ?')
+    return this.inNamespace_.get(namespace)!.n
+  }
+
   touch(id: string, when = nowIso()): void {
     this.touch_.run(when, id)
   }

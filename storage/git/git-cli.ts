@@ -17,6 +17,8 @@ export interface GitRunOptions {
   env?: Record<string, string>
   /** Bytes written to the command's stdin. */
   input?: string | Buffer
+  /** Stop reading (and kill the command) past this many bytes of output; the result is cut there. */
+  maxOutput?: number
 }
 
 /**
@@ -62,11 +64,25 @@ export class GitCli {
     return new Promise((resolve, reject) => {
       const child = this.spawn(args, options.env)
       const out: Buffer[] = []
+      let size = 0
+      let cut = false
       let err = ''
-      child.stdout!.on('data', (c: Buffer) => out.push(c))
+      child.stdout!.on('data', (c: Buffer) => {
+        if (cut) return
+        out.push(c)
+        size += c.length
+        if (options.maxOutput !== undefined && size > options.maxOutput) {
+          cut = true
+          child.kill()
+        }
+      })
       child.stderr!.on('data', (c: Buffer) => (err += c.toString('utf8')))
       child.on('error', reject)
-      child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out)) : reject(new GitCommandError(args, code, err))))
+      child.on('close', (code) => {
+        if (cut) resolve(Buffer.concat(out).subarray(0, options.maxOutput))
+        else if (code === 0) resolve(Buffer.concat(out))
+        else reject(new GitCommandError(args, code, err))
+      })
       // A command that does not read its stdin closes it early: that is not an error.
       child.stdin!.on('error', () => {})
       child.stdin!.end(options.input ?? '')

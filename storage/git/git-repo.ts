@@ -1,6 +1,6 @@
 import git from 'isomorphic-git'
 import { atomicFs } from './atomic-fs.js'
-import { readRef } from './ref-cas.js'
+import { RefSnapshot, RefValues } from './ref-snapshot.js'
 
 export interface TreeEntry {
   mode: string
@@ -44,8 +44,9 @@ export function isNotFound(err: unknown): boolean {
  * repository (without it every read reloads and re-verifies whole packs) and the atomic fs client.
  */
 export class GitRepo {
-  private readonly cache: object = {}
+  private cache: object = {}
   private readonly peeled = new Map<string, string>()
+  private readonly refValues = new RefValues()
 
   constructor(readonly gitdir: string) {}
 
@@ -53,14 +54,35 @@ export class GitRepo {
     return { fs: atomicFs, gitdir: this.gitdir, cache: this.cache }
   }
 
+  /**
+   * Runs an isomorphic-git read; on a failure other than "not found", drops the pack cache and
+   * tries once more. @NOTE: a pack listed (or indexed) just before maintenance deleted it fails
+   * the read (`TypeError … 'slice'` from loadPackIndex, or "Could not read packfile"), possibly
+   * in another hubd process sharing the data dir; a fresh listing no longer names it.
+   */
+  private async read<T>(fn: (base: { fs: typeof atomicFs; gitdir: string; cache: object }) => Promise<T>): Promise<T> {
+    try {
+      return await fn(this.base)
+    } catch (err) {
+      if (isNotFound(err)) throw err
+      this.cache = {}
+      return fn(this.base)
+    }
+  }
+
   static async init(gitdir: string, defaultBranch: string): Promise<GitRepo> {
     await git.init({ fs: atomicFs, gitdir, bare: true, defaultBranch })
     return new GitRepo(gitdir)
   }
 
+  /** A view of the refs for one request: each ref file is looked at once (see RefSnapshot). */
+  refs(): RefSnapshot {
+    return new RefSnapshot(this.gitdir, this.refValues)
+  }
+
   /** Reads a full ref name (`refs/heads/x`) to its target, without peeling. */
   readRef(ref: string): Promise<string | null> {
-    return readRef(this.gitdir, ref)
+    return Promise.resolve(this.refs().read(ref))
   }
 
   /** Follows annotated tags down to the commit they name. */
@@ -81,7 +103,7 @@ export class GitRepo {
     for (let depth = 0; depth < 10; depth++) {
       let obj: Awaited<ReturnType<typeof git.readObject>>
       try {
-        obj = await git.readObject({ ...this.base, oid, format: 'parsed' })
+        obj = await this.read((base) => git.readObject({ ...base, oid, format: 'parsed' }))
       } catch (err) {
         if (isNotFound(err)) return null
         throw err
@@ -96,8 +118,9 @@ export class GitRepo {
   /**
    * Resolves a revision per spec 1.5: HEAD/empty → default branch, full ref names, a 40-hex commit,
    * a branch, a tag, then a unique hex prefix of at least 7 characters. Null if nothing matches.
+   * `refs`: the request's view of the refs, when it already read some (revision parsing).
    */
-  async resolve(rev: string, defaultBranch: string): Promise<ResolvedRev | null> {
+  async resolve(rev: string, defaultBranch: string, refs: RefSnapshot = this.refs()): Promise<ResolvedRev | null> {
     if (rev === '' || rev === 'HEAD') rev = defaultBranch
     const candidates: string[] = []
     if (/^refs\/(heads|tags|pr|convert)\/./.test(rev)) candidates.push(rev)
@@ -108,7 +131,7 @@ export class GitRepo {
     if (!rev.startsWith('refs/')) candidates.push(`refs/heads/${rev}`, `refs/tags/${rev}`)
     for (const ref of candidates) {
       if (!validRefName(ref)) continue
-      const target = await this.readRef(ref)
+      const target = refs.read(ref)
       if (target) {
         const commit = await this.peelToCommit(target)
         if (commit) return { commit, ref }
@@ -116,7 +139,7 @@ export class GitRepo {
     }
     if (HEX_PREFIX.test(rev)) {
       try {
-        const oid = await git.expandOid({ ...this.base, oid: rev })
+        const oid = await this.read((base) => git.expandOid({ ...base, oid: rev }))
         const commit = await this.peelToCommit(oid)
         if (commit) return { commit, ref: null }
       } catch (err) {
@@ -127,17 +150,17 @@ export class GitRepo {
   }
 
   async readCommit(oid: string): Promise<CommitInfo> {
-    const { commit } = await git.readCommit({ ...this.base, oid })
+    const { commit } = await this.read((base) => git.readCommit({ ...base, oid }))
     return { oid, tree: commit.tree, parents: commit.parent, message: commit.message, author: commit.author, committer: commit.committer }
   }
 
   async readTree(oid: string): Promise<TreeEntry[]> {
-    const { tree } = await git.readTree({ ...this.base, oid })
+    const { tree } = await this.read((base) => git.readTree({ ...base, oid }))
     return tree as TreeEntry[]
   }
 
   async readBlob(oid: string): Promise<Buffer> {
-    const { blob } = await git.readBlob({ ...this.base, oid })
+    const { blob } = await this.read((base) => git.readBlob({ ...base, oid }))
     return Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength)
   }
 

@@ -143,7 +143,7 @@ t.test('a read token cannot push; anonymous pushes are asked for credentials', a
     headers: { authorization: `Bearer ${readToken}` },
   })
   t.equal(info.status, 403)
-  t.match(await info.text(), 'write access')
+  t.match(await info.text(), 'read-only', 'git says why: the token is read-only')
 
   const anon = await fetch(`${server.url}/reader/mine/info/refs?service=git-receive-pack`)
   t.equal(anon.status, 401)

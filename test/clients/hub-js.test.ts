@@ -154,8 +154,9 @@ t.test('@huggingface/hub: dataset repo round trip', async (t) => {
   t.equal(await repoExists({ ...common, repo }), false)
 })
 
-t.test('@huggingface/hub: listings follow Link pagination; no Xet signal anywhere', async (t) => {
-  const server = await startServer(t)
+// With HUBD_XET=off the server is LFS-only, and says so nowhere (hub-js-xet.test.ts covers `on`).
+t.test('@huggingface/hub: listings follow Link pagination; no Xet signal anywhere with HUBD_XET=off', async (t) => {
+  const server = await startServer(t, { HUBD_XET: 'off' })
   const common = { hubUrl: server.url, accessToken: server.token }
   const repo: RepoDesignation = { type: 'model', name: 'admin/many' }
   await createRepo({ ...common, repo })

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { PassThrough, Readable } from 'node:stream'
 import type { Test } from 'tap'
-import { BlobNotFoundError, BlobVerifyError, type BlobStore } from '../../storage/blobs/blob-store.js'
+import { BlobNotFoundError, BlobVerifyError, type BlobStore, type StreamVerifier } from '../../storage/blobs/blob-store.js'
 
 /** sha256 hex of `b`. */
 export function sha256(b: Buffer): string {
@@ -268,5 +268,68 @@ export function blobStoreConformance(t: Test, makeStore: () => Promise<BlobStore
     const store = await makeStore()
     t.type(await rejectionOf(store.writeStaging('nope', 0, 1, bytes(Buffer.from('x')))), BlobNotFoundError)
     t.ok(await rejectionOf(store.commitStaging('nope', { oid: smallOid, size: 1 })))
+  })
+
+  /** A keyed-object verifier for the tests: the content's sha256 must equal `key`; keeps `keep` bytes. */
+  const shaVerifier = (key: string, keep?: number): StreamVerifier & { seen: number } => {
+    const h = createHash('sha256')
+    const v = {
+      seen: 0,
+      update(c: Buffer) {
+        v.seen += c.length
+        h.update(c)
+      },
+      finish() {
+        if (h.digest('hex') !== key) throw new BlobVerifyError('keyed content does not match its key')
+        return { keep: keep ?? v.seen }
+      },
+    }
+    return v
+  }
+
+  t.test('keyed: put verifies with the caller\'s verifier, stat and read ranges', async (t) => {
+    const store = await makeStore()
+    t.equal(await store.statKeyed('xorb', bigOid), null, 'absent before')
+    t.type(await rejectionOf(store.readKeyed('xorb', bigOid)), BlobNotFoundError)
+    const v = shaVerifier(bigOid)
+    await store.putKeyed('xorb', bigOid, bytes(big), { limit: big.length, verifier: v })
+    t.equal(v.seen, big.length, 'the verifier saw every byte')
+    t.same(await store.statKeyed('xorb', bigOid), { size: big.length })
+    t.equal(await store.statKeyed('shard', bigOid), null, 'namespaces are separate')
+    t.equal(await store.stat(bigOid), null, 'and separate from sha256 blobs')
+    t.ok((await readAll(await store.readKeyed('xorb', bigOid))).equals(big))
+    const got = await readAll(await store.readKeyed('xorb', bigOid, { start: 1024 * 1024 - 3, end: 1024 * 1024 + 3 }))
+    t.ok(got.equals(big.subarray(1024 * 1024 - 3, 1024 * 1024 + 4)), 'a range')
+  })
+
+  t.test('keyed: the verifier may keep only a prefix (a xorb footer is dropped)', async (t) => {
+    const store = await makeStore()
+    await store.putKeyed('shard', smallOid, bytes(small, 3), { limit: 100, verifier: shaVerifier(smallOid, 5) })
+    t.same(await store.statKeyed('shard', smallOid), { size: 5 })
+    t.equal((await readAll(await store.readKeyed('shard', smallOid))).toString(), 'hello')
+  })
+
+  t.test('keyed: rejected content, too many bytes, a failing source or verifier store nothing', async (t) => {
+    const store = await makeStore()
+    t.type(await rejectionOf(store.putKeyed('xorb', OTHER, bytes(small), { limit: 100, verifier: shaVerifier(OTHER) })), BlobVerifyError)
+    t.equal(await store.statKeyed('xorb', OTHER), null)
+    const tooMany = await rejectionOf(store.putKeyed('xorb', smallOid, bytes(small), { limit: 4, verifier: shaVerifier(smallOid) }))
+    t.type(tooMany, BlobVerifyError)
+    t.equal(await store.statKeyed('xorb', smallOid), null)
+    t.ok(await rejectionOf(store.putKeyed('xorb', smallOid, failingAfter(small), { limit: 100, verifier: shaVerifier(smallOid) })))
+    t.equal(await store.statKeyed('xorb', smallOid), null)
+    const boom: StreamVerifier = {
+      update() {
+        throw new Error('bad chunk header')
+      },
+      finish: () => ({ keep: 0 }),
+    }
+    const err = await rejectionOf(store.putKeyed('xorb', smallOid, bytes(small), { limit: 100, verifier: boom }))
+    t.equal((err as Error).message, 'bad chunk header', 'the verifier\'s own error comes back')
+    t.equal(await store.statKeyed('xorb', smallOid), null)
+    for (const bad of ['', OTHER.toUpperCase(), '../../x']) {
+      t.equal(await store.statKeyed('xorb', bad), null, `stat ${JSON.stringify(bad)}`)
+      t.type(await rejectionOf(store.readKeyed('xorb', bad)), BlobNotFoundError)
+    }
   })
 }

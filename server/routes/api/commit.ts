@@ -1,7 +1,8 @@
 import { Type } from '@sinclair/typebox'
+import type { RepoRow } from '../../../storage/db/repos-repo.js'
 import type { FastifyInstance } from 'fastify'
 import type { Context } from '../../context.js'
-import { requireUser } from '../../auth/access.js'
+import { authorize, requireUser } from '../../auth/access.js'
 import { errors, HubError } from '../../errors.js'
 import { BodyTooLargeError, ndjsonLines } from '../../protocol/ndjson.js'
 import { queryBool } from '../../protocol/query.js'
@@ -25,7 +26,8 @@ export function commitRoute(app: FastifyInstance, ctx: Context) {
     '/api/:types/:ns/:name/commit/*',
     { schema: { params: ApiRepoParams, response: { 200: Answer } } },
     async (request) => {
-      const repo = apiRepo(ctx, request, request.params, 'write')
+      // Opening a PR needs only read access (as on the Hub); committing to a branch needs write.
+      const repo = apiRepo(ctx, request, request.params, 'contribute')
       const user = requireUser(request.actor)
       const createPr = queryBool(request.query.create_pr)
       const type = request.headers['content-type'] ?? ''
@@ -34,6 +36,7 @@ export function commitRoute(app: FastifyInstance, ctx: Context) {
       }
       const rev = await decoding(() => revisionFrom(rawTail(request, 5)))
       const ref = await ctx.commits.targetRef(repo, rev)
+      if (!createPr && !isOwnPr(ctx, repo, ref, user.name)) authorize(request.actor, 'write', repo)
       let result
       try {
         const lines = ndjsonLines(request.raw, ctx.config.maxCommitBody)
@@ -53,4 +56,15 @@ export function commitRoute(app: FastifyInstance, ctx: Context) {
       }
     },
   )
+}
+
+/** A PR's author may push more commits to it (`refs/pr/N`), as on the Hub. */
+function isOwnPr(ctx: Context, repo: RepoRow, ref: string, user: string): boolean {
+  const m = /^refs\/pr\/(\d+)$/.exec(ref)
+  if (!m) return false
+  try {
+    return ctx.prs.get(repo, Number(m[1])).author === user
+  } catch {
+    return false
+  }
 }

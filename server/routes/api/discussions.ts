@@ -1,8 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Context } from '../../context.js'
-import { requireUser } from '../../auth/access.js'
+import { authorize, requireUser, type Action } from '../../auth/access.js'
 import { errors } from '../../errors.js'
+import { eventJson } from '../../services/pr-service.js'
 import { ApiRepoParams, apiRepo, optionalBody } from '../repo-params.js'
 
 const NumParams = Type.Intersect([ApiRepoParams, Type.Object({ num: Type.String({ pattern: '^\\d{1,9}$' }) })])
@@ -21,24 +22,21 @@ const Merge = Type.Object({ comment: Type.Optional(Type.String()) }, { additiona
 
 const PAGE = 50
 
-function event(e: { id: string; type: string; author: string; data: string; created_at: string }) {
-  return { id: e.id, type: e.type, createdAt: e.created_at, author: { name: e.author }, data: JSON.parse(e.data) as unknown }
-}
 
 /**
  * The minimal discussions API the clients use for pull requests (spec 8.6): create, list, read,
  * comment, change status (close/reopen) and merge. PRs opened here start at the default branch's head.
  */
 export function discussionsRoute(app: FastifyInstance, ctx: Context) {
-  const repoOf = (request: FastifyRequest<{ Params: ApiRepoParams }>, action: 'read' | 'write') =>
+  const repoOf = (request: FastifyRequest<{ Params: ApiRepoParams }>, action: Action) =>
     apiRepo(ctx, request, request.params, action)
 
   app.post<{ Params: ApiRepoParams; Body: Static<typeof Create> }>(
     '/api/:types/:ns/:name/discussions',
     { schema: { params: ApiRepoParams, body: Create } },
     async (request) => {
-      // @TODO: read-only users may open PRs on the Hub; here it takes write access (issue 5).
-      const repo = repoOf(request, 'write')
+      // Anyone who can read the repo may open a PR or discussion, as on the Hub.
+      const repo = repoOf(request, 'contribute')
       const user = requireUser(request.actor)
       const { title, description = '', pullRequest = false } = request.body
       let num: number
@@ -66,18 +64,26 @@ export function discussionsRoute(app: FastifyInstance, ctx: Context) {
     },
   )
 
-  app.get<{ Params: NumParams }>('/api/:types/:ns/:name/discussions/:num', { schema: { params: NumParams } }, async (request) => {
-    const repo = repoOf(request, 'read')
-    return ctx.prs.details(repo, ctx.prs.get(repo, Number(request.params.num)))
-  })
+  // py always asks with `diff=1` and reads `diff` (the PR's changes as a git diff).
+  app.get<{ Params: NumParams; Querystring: Record<string, unknown> }>(
+    '/api/:types/:ns/:name/discussions/:num',
+    { schema: { params: NumParams } },
+    async (request) => {
+      const repo = repoOf(request, 'read')
+      const d = ctx.prs.get(repo, Number(request.params.num))
+      const details = ctx.prs.details(repo, d)
+      if (request.query.diff !== '1' || !d.is_pr) return details
+      return { ...details, diff: await ctx.discussionEdits.diff(repo, d, d.target_branch ?? `refs/heads/${repo.default_branch}`) }
+    },
+  )
 
   app.post<{ Params: NumParams; Body: Static<typeof Comment> }>(
     '/api/:types/:ns/:name/discussions/:num/comment',
     { schema: { params: NumParams, body: Comment } },
     async (request) => {
-      const repo = repoOf(request, 'write')
+      const repo = repoOf(request, 'contribute')
       const e = ctx.prs.comment(repo, Number(request.params.num), request.body.comment, requireUser(request.actor).name)
-      return { newMessage: event(e) }
+      return { newMessage: eventJson(e) }
     },
   )
 
@@ -85,9 +91,11 @@ export function discussionsRoute(app: FastifyInstance, ctx: Context) {
     '/api/:types/:ns/:name/discussions/:num/status',
     { schema: { params: NumParams, body: Status } },
     async (request) => {
-      const repo = repoOf(request, 'write')
+      const repo = repoOf(request, 'contribute')
+      // Its author may close or reopen a discussion; anyone else needs write access.
+      if (ctx.prs.get(repo, Number(request.params.num)).author !== requireUser(request.actor).name) authorize(request.actor, 'write', repo)
       const e = ctx.prs.setStatus(repo, Number(request.params.num), request.body.status, requireUser(request.actor).name, request.body.comment ?? null)
-      return { newStatus: event(e) }
+      return { newStatus: eventJson(e) }
     },
   )
 

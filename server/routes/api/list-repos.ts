@@ -6,6 +6,7 @@ import { queryList } from '../../protocol/query.js'
 import { typeFromSegment } from '../../protocol/repo-id.js'
 import { RepoInfoSchema, repoInfoJson } from '../../schemas/repo-info.js'
 import { JSON_TYPE, ResponseCache } from '../../services/response-cache.js'
+import { checkCaller } from '../../auth/access.js'
 
 const Params = Type.Object({ types: Type.String() })
 
@@ -32,6 +33,9 @@ export function listReposRoute(app: FastifyInstance, ctx: Context) {
       const q = request.query
       const type = typeFromSegment(request.params.types)
       if (!type) throw new HubError(404, `Not found: GET /api/${request.params.types}`)
+      // Before the cache: a bad token (or none, with anonymous reads off) must never get a page
+      // cached for anonymous callers.
+      checkCaller(request.actor)
       const viewer = `${request.actor.user?.id ?? ''}:${request.actor.token?.id ?? ''}`
       const key = `${ctx.listing.version()}\0${viewer}\0${request.url}`
       let hit = pages.get(key)

@@ -20,6 +20,7 @@ const Body = Type.Object(
  * Missing paths are left out silently.
  */
 export function pathsInfoRoute(app: FastifyInstance, ctx: Context) {
+  const xetHashOf = (oid: string) => (ctx.config.xet ? ctx.xet.fileOf(oid)?.fileHash : undefined)
   app.post<{ Params: ApiRepoParams; Body: { paths: string | string[]; expand?: boolean | string } }>(
     '/api/:types/:ns/:name/paths-info/*',
     { schema: { params: ApiRepoParams, body: Body, response: { 200: Type.Array(TreeEntrySchema) } } },
@@ -33,7 +34,7 @@ export function pathsInfoRoute(app: FastifyInstance, ctx: Context) {
       const out = []
       for (const p of new Set(paths.map((x) => x.replace(/^\/+|\/+$/g, '')))) {
         const e = p === '' ? null : await ctx.content.entry(repo, commit, p)
-        if (e) out.push(toWireEntry(e))
+        if (e) out.push(toWireEntry(e, xetHashOf))
       }
       return out
     },

@@ -37,7 +37,7 @@ export function preuploadRoute(app: FastifyInstance, ctx: Context) {
     '/api/:types/:ns/:name/preupload/*',
     { schema: { params: ApiRepoParams, body: Body, response: { 200: Answer } } },
     async (request) => {
-      const repo = apiRepo(ctx, request, request.params, 'write')
+      const repo = apiRepo(ctx, request, request.params, 'contribute')
       const rev = await decoding(() => revisionFrom(rawTail(request, 5)))
       const { commit } = await ctx.content.resolve(repo, rev)
       const readText = async (path: string) => {

@@ -27,9 +27,11 @@ export function repoInfoRoute(app: FastifyInstance, ctx: Context) {
     reply: FastifyReply,
   ) => {
     // Re-index on the way if the default branch moved behind our back (a push, another process).
-    const repo = await ctx.indexer.refresh(apiRepo(ctx, request, request.params, 'read'))
+    const found = apiRepo(ctx, request, request.params, 'read')
+    const refs = ctx.content.refs(found) // read once for re-indexing and resolving
+    const repo = await ctx.indexer.refresh(found, refs)
     const rev = request.params['*'] === undefined ? '' : await decoding(() => revisionFrom(rawTail(request, 5)))
-    const { commit } = await ctx.content.resolve(repo, rev)
+    const { commit } = await ctx.content.resolve(repo, rev, refs)
     const [info, card] = await Promise.all([ctx.content.commit(repo, commit), ctx.indexer.describe(repo, commit)])
     const lastModified = new Date(info.committer.timestamp * 1000).toISOString()
     const facts = { ...card, sha: commit, lastModified }

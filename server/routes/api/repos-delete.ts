@@ -17,10 +17,11 @@ const Body = Type.Object(
 /** DELETE /api/repos/delete (spec 3.2): a DELETE with a JSON body. */
 export function reposDeleteRoute(app: FastifyInstance, ctx: Context) {
   app.delete<{ Body: Static<typeof Body> }>('/api/repos/delete', { schema: { body: Body } }, async (request) => {
-    const user = requireUser(request.actor)
     const type = parseRepoType(request.body.type)
     if (!type) throw errors.badRequest(`Unknown repo type "${String(request.body.type)}"`)
-    let namespace = request.body.organization || user.name
+    // The namespace defaults to the caller's own; an anonymous caller naming a repo gets what any
+    // unreadable repo gets (RepoNotFound for a private one), never a hint that it exists.
+    let namespace = request.body.organization || request.actor.user?.name || ''
     let name = request.body.name
     if (!request.body.organization && name.includes('/')) {
       const parts = name.split('/')
@@ -28,7 +29,8 @@ export function reposDeleteRoute(app: FastifyInstance, ctx: Context) {
       if (parts.length !== 2) throw errors.repoNotFound()
       ;[namespace, name] = parts as [string, string]
     }
-    const repo = ctx.repos.get(type, namespace, name, request.actor, 'write')
+    if (namespace === '') requireUser(request.actor)
+    const repo = ctx.repos.get(type, namespace, name, request.actor, 'admin')
     await ctx.repos.remove(repo)
     return {}
   })

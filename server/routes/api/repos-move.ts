@@ -18,7 +18,7 @@ export function reposMoveRoute(app: FastifyInstance, ctx: Context) {
     }
     const [fromNs, fromName] = split(request.body.fromRepo)
     const [toNs, toName] = split(request.body.toRepo)
-    const repo = ctx.repos.get(type, fromNs, fromName, request.actor, 'write')
+    const repo = ctx.repos.get(type, fromNs, fromName, request.actor, 'admin')
     await ctx.repos.move(request.actor, repo, toNs, toName)
     return {}
   })

@@ -21,7 +21,7 @@ export function settingsRoute(app: FastifyInstance, ctx: Context) {
     '/api/:types/:ns/:name/settings',
     { schema: { params: ApiRepoParams, body: Body } },
     async (request) => {
-      const repo = apiRepo(ctx, request, request.params, 'write')
+      const repo = apiRepo(ctx, request, request.params, 'admin')
       const b = request.body
       if (b.visibility === 'protected' && repo.type !== 'space') throw errors.badRequest('Only spaces can be protected')
       const isPrivate = b.visibility !== undefined ? b.visibility !== 'public' : b.private

@@ -17,16 +17,18 @@ const PAGE_EXPANDED = 50
  * that keeps the query as received. The cursor names the last path of the previous page.
  */
 export function treeRoute(app: FastifyInstance, ctx: Context) {
+  const xetHashOf = (oid: string) => (ctx.config.xet ? ctx.xet.fileOf(oid)?.fileHash : undefined)
   const pages = new ResponseCache<string | null>(32 * 1024 * 1024)
   app.get<{ Params: ApiRepoParams; Querystring: Record<string, unknown> }>(
     '/api/:types/:ns/:name/tree/*',
     { schema: { params: ApiRepoParams, response: { 200: Type.Array(TreeEntrySchema) } } },
     async (request, reply) => {
       const repo = apiRepo(ctx, request, request.params, 'read')
+      const refs = ctx.content.refs(repo) // read once for parsing and resolving
       const { rev, path } = await decoding(() =>
-        revisionAndPath(rawTail(request, 5), (name) => ctx.content.isRef(repo, name)),
+        revisionAndPath(rawTail(request, 5), (name) => ctx.content.isRef(repo, name, refs)),
       )
-      const { commit } = await ctx.content.resolve(repo, rev)
+      const { commit } = await ctx.content.resolve(repo, rev, refs)
       const cleanPath = path.replace(/\/+$/, '')
       const recursive = queryBool(request.query.recursive)
       const expand = queryBool(request.query.expand)
@@ -46,7 +48,7 @@ export function treeRoute(app: FastifyInstance, ctx: Context) {
         }
         const page = entries.slice(start, start + limit)
         const next = start + limit < entries.length ? encodeCursor(page[page.length - 1]!.path) : null
-        hit = { body: Buffer.from(reply.serialize(page.map(toWireEntry)) as string), meta: next }
+        hit = { body: Buffer.from(reply.serialize(page.map((e) => toWireEntry(e, xetHashOf))) as string), meta: next }
         pages.set(key, hit.body, hit.meta)
       }
       if (hit.meta !== null) {

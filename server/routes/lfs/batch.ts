@@ -25,7 +25,7 @@ export function stripGit(name: string): string {
 
 /**
  * POST /{prefix}{repo}.git/info/lfs/objects/batch (spec 5.6): `upload` (basic or HF multipart)
- * and `download` (basic, for git-lfs). Never answers `transfer: xet`.
+ * and `download` (basic, for git-lfs); `transfer: xet` when the client offers it and HUBD_XET is on.
  */
 export function lfsBatchRoute(app: FastifyInstance, ctx: Context) {
   for (const { prefix, type } of FILE_PREFIXES) {
@@ -40,13 +40,17 @@ export function lfsBatchRoute(app: FastifyInstance, ctx: Context) {
         if (b.operation !== 'upload' && b.operation !== 'download') {
           throw errors.unprocessable(`Unsupported operation "${b.operation}" (use upload or download)`)
         }
-        const action = b.operation === 'upload' ? 'write' : 'read'
+        // Uploads need only contribute: a PR from a reader uploads its LFS files first.
+        const action = b.operation === 'upload' ? 'contribute' : 'read'
         // git-lfs sends its token only after a 401 that asks for one.
         const repo = withChallenge(request.actor, () =>
           ctx.repos.get(type, request.params.ns, stripGit(request.params.name), request.actor, action),
         )
-        const answer =
-          b.operation === 'upload'
+        // Xet when offered and enabled (xet-protocol.md 1.2): the client uploads to the CAS instead.
+        const xet = b.operation === 'upload' && ctx.config.xet && (b.transfers ?? []).includes('xet')
+        const answer = xet
+          ? ctx.xet.batchUpload(repo, b.objects, b.ref?.name ?? repo.default_branch, request.actor.user?.name ?? null, request.actor.user?.is_admin === 1)
+          : b.operation === 'upload'
             ? await ctx.lfs.batchUpload(repo, b.objects, b.transfers ?? ['basic'], request.actor.user?.is_admin === 1)
             : await ctx.lfs.batchDownload(repo, b.objects)
         reply.type('application/vnd.git-lfs+json')

@@ -6,7 +6,7 @@ import { parseRange } from '../../protocol/range.js'
 
 const Params = Type.Object({ oid: Type.String({ pattern: '^[0-9a-f]{64}$' }) })
 const Query = Type.Object(
-  { repo: Type.String(), size: Type.String({ pattern: '^\\d{1,16}$' }), exp: Type.String(), sig: Type.String() },
+  { repo: Type.String(), size: Type.String({ pattern: '^\\d{1,16}$' }), exp: Type.Optional(Type.String()), sig: Type.Optional(Type.String()) },
   { additionalProperties: true },
 )
 

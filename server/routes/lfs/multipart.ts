@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Context } from '../../context.js'
 import { passThroughBodies } from './upload.js'
 
-const Signed = Type.Object({ exp: Type.String(), sig: Type.String() }, { additionalProperties: true })
+const Signed = Type.Object({ exp: Type.Optional(Type.String()), sig: Type.Optional(Type.String()) }, { additionalProperties: true })
 const PartParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{32}$' }), part: Type.String({ pattern: '^\\d{1,6}$' }) })
 const CompleteParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{32}$' }) })
 const CompleteBody = Type.Object(

@@ -4,7 +4,7 @@ import type { Context } from '../../context.js'
 import { errors, HubError } from '../../errors.js'
 
 const Params = Type.Object({ oid: Type.String({ pattern: '^[0-9a-f]{64}$' }) })
-const Query = Type.Object({ repo: Type.String(), size: Type.String(), exp: Type.String(), sig: Type.String() }, { additionalProperties: true })
+const Query = Type.Object({ repo: Type.String(), size: Type.String(), exp: Type.Optional(Type.String()), sig: Type.Optional(Type.String()) }, { additionalProperties: true })
 const Body = Type.Object({ oid: Type.String(), size: Type.Integer() }, { additionalProperties: true })
 
 /** POST /api/lfs/verify/{oid} (spec 5.9): 200 when the object is stored for the repo, else 404. */

@@ -1,0 +1,55 @@
+import { Type, type Static } from '@sinclair/typebox'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { Context } from '../../context.js'
+import { authorize, requireUser } from '../../auth/access.js'
+import { eventJson } from '../../services/pr-service.js'
+import { ApiRepoParams, apiRepo } from '../repo-params.js'
+
+const NumParams = Type.Intersect([ApiRepoParams, Type.Object({ num: Type.String({ pattern: '^\\d{1,9}$' }) })])
+type NumParams = Static<typeof NumParams>
+const CommentParams = Type.Intersect([NumParams, Type.Object({ commentId: Type.String({ maxLength: 100 }) })])
+type CommentParams = Static<typeof CommentParams>
+const Title = Type.Object({ title: Type.String({ minLength: 3, maxLength: 200 }) }, { additionalProperties: true })
+const Content = Type.Object({ content: Type.String({ minLength: 1 }) }, { additionalProperties: true })
+
+
+/**
+ * POST …/discussions/{num}/title, …/comment/{id}/edit and …/comment/{id}/hide (py
+ * `rename_discussion`, `edit_discussion_comment`, `hide_discussion_comment`). A discussion's author
+ * may rename it; a comment's author may edit it; hiding takes write access to the repo.
+ */
+export function discussionEditsRoute(app: FastifyInstance, ctx: Context) {
+  const target = (request: FastifyRequest<{ Params: NumParams }>) => {
+    const repo = apiRepo(ctx, request, request.params, 'contribute')
+    return { repo, d: ctx.prs.get(repo, Number(request.params.num)), user: requireUser(request.actor) }
+  }
+
+  app.post<{ Params: NumParams; Body: Static<typeof Title> }>(
+    '/api/:types/:ns/:name/discussions/:num/title',
+    { schema: { params: NumParams, body: Title } },
+    async (request) => {
+      const { repo, d, user } = target(request)
+      if (d.author !== user.name) authorize(request.actor, 'write', repo)
+      return { newTitle: eventJson(ctx.discussionEdits.rename(repo, d, request.body.title.trim(), user.name)) }
+    },
+  )
+
+  app.post<{ Params: CommentParams; Body: Static<typeof Content> }>(
+    '/api/:types/:ns/:name/discussions/:num/comment/:commentId/edit',
+    { schema: { params: CommentParams, body: Content } },
+    async (request) => {
+      const { repo, d, user } = target(request)
+      return { updatedComment: eventJson(ctx.discussionEdits.editComment(repo, d, request.params.commentId, request.body.content, user.name)) }
+    },
+  )
+
+  app.post<{ Params: CommentParams }>(
+    '/api/:types/:ns/:name/discussions/:num/comment/:commentId/hide',
+    { schema: { params: CommentParams } },
+    async (request) => {
+      const { repo, d } = target(request)
+      authorize(request.actor, 'write', repo)
+      return { updatedComment: eventJson(ctx.discussionEdits.hideComment(repo, d, request.params.commentId)) }
+    },
+  )
+}

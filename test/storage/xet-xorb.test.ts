@@ -1,0 +1,217 @@
+import t from 'tap'
+import { bg4Regroup, bg4Split } from '../../storage/formats/xet/bg4.js'
+import {
+  checkChunkHeader,
+  decodeChunkHeader,
+  decodeChunkPayload,
+  encodeChunk,
+  encodeChunkHeader,
+  encodeChunkPayload,
+} from '../../storage/formats/xet/chunk-codec.js'
+import { XetFormatError } from '../../storage/formats/xet/errors.js'
+import { hashToHex, initXetHash } from '../../storage/formats/xet/hash.js'
+import { buildXorb, MAX_XORB_BODY, verifyXorb, XorbVerifier } from '../../storage/formats/xet/xorb.js'
+import { compressibleBytes, fixtureBytes, fixtureJson, makeData } from './xet-fixtures.js'
+
+const md = fixtureJson('makedata-200000-7-13.json')
+const HASH = md.xorb_hash as string
+const data = makeData(200000, 7, 13)
+const lz4 = fixtureBytes('makedata-200000-7-13.lz4.xorb')
+const bg4 = fixtureBytes('makedata-200000-7-13.bg4.xorb')
+const footer = fixtureBytes('makedata-200000-7-13.lz4.footer-v1.xorb')
+const OTHER = 'f'.repeat(64)
+
+t.before(() => initXetHash())
+
+t.test('BG4 split/regroup: spec example and every length mod 4', async (t) => {
+  t.same([...bg4Split(Buffer.from([1, 2, 3, 4, 5, 6, 7]))], [1, 5, 2, 6, 3, 7, 4])
+  t.same([...bg4Regroup(Buffer.from([1, 5, 2, 6, 3, 7, 4]))], [1, 2, 3, 4, 5, 6, 7])
+  for (let n = 0; n < 40; n++) {
+    const d = compressibleBytes(n, n + 1)
+    t.same(bg4Regroup(bg4Split(d)), d, `length ${n}`)
+  }
+  const big = compressibleBytes(131071, 9)
+  t.same(bg4Regroup(bg4Split(big)), big)
+})
+
+t.test('chunk header encode/decode and checks (spec 3.1)', async (t) => {
+  const h = encodeChunkHeader({ compressedLength: 0x123456, scheme: 2, uncompressedLength: 0x020000 })
+  t.same([...h], [0, 0x56, 0x34, 0x12, 2, 0x00, 0x00, 0x02])
+  t.same(decodeChunkHeader(h), { version: 0, compressedLength: 0x123456, scheme: 2, uncompressedLength: 131072 })
+  t.throws(() => decodeChunkHeader(h.subarray(0, 7)), XetFormatError)
+  const ok = { version: 0, compressedLength: 10, scheme: 1, uncompressedLength: 100 }
+  t.doesNotThrow(() => checkChunkHeader(ok, 'c'))
+  t.throws(() => checkChunkHeader({ ...ok, version: 1 }, 'c'), /version 1/)
+  t.throws(() => checkChunkHeader({ ...ok, scheme: 3 }, 'c'), /scheme 3/)
+  t.throws(() => checkChunkHeader({ ...ok, uncompressedLength: 0 }, 'c'), /uncompressed length 0/)
+  t.throws(() => checkChunkHeader({ ...ok, uncompressedLength: 131073 }, 'c'), /131073/)
+  t.throws(() => checkChunkHeader({ ...ok, compressedLength: 262145 }, 'c'), /262145/)
+  t.throws(() => checkChunkHeader({ ...ok, scheme: 0 }, 'c'), /payload length 10/)
+})
+
+t.test('payload codecs round-trip for schemes 0, 1, 2 and reject garbage', async (t) => {
+  for (const scheme of [0, 1, 2] as const) {
+    for (const d of [data.subarray(0, 131072), compressibleBytes(5, 1), compressibleBytes(70001, 2), Buffer.from([7])]) {
+      const p = encodeChunkPayload(scheme, d)
+      t.same(decodeChunkPayload(scheme, p, d.length), d, `scheme ${scheme}, ${d.length} bytes`)
+      t.throws(() => decodeChunkPayload(scheme, p, d.length + 1), XetFormatError, 'longer announced length')
+      if (d.length > 1) t.throws(() => decodeChunkPayload(scheme, p, d.length - 1), XetFormatError, 'shorter announced length')
+    }
+    t.throws(() => decodeChunkPayload(scheme, Buffer.alloc(0), 10), XetFormatError, 'empty payload')
+  }
+  const p = encodeChunkPayload(1, data.subarray(0, 131072))
+  t.throws(() => decodeChunkPayload(1, p.subarray(0, p.length - 5), 131072), XetFormatError, 'truncated frame')
+  t.throws(() => decodeChunkPayload(1, Buffer.from('garbage garbage garbage'), 23), /not an LZ4 frame/)
+  const bad = Buffer.from(p)
+  bad[4] = 0x20 // FLG version 0
+  t.throws(() => decodeChunkPayload(1, bad, 131072), /version/)
+  t.throws(() => decodeChunkPayload(7, p, 131072), /unknown compression scheme 7/)
+  // A frame with content size, block checksums, content checksum, an uncompressed block and a
+  // skippable frame in front still decodes (any valid frame, spec 3.2).
+  const raw = Buffer.from('hello world, hello world')
+  const frame = Buffer.concat([
+    Buffer.from([0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3]),
+    Buffer.from([0x04, 0x22, 0x4d, 0x18, 0x7c, 0x40]),
+    (() => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(raw.length)); return b })(),
+    Buffer.from([0x00]),
+    (() => { const b = Buffer.alloc(4); b.writeUInt32LE((0x80000000 | raw.length) >>> 0); return b })(),
+    raw,
+    Buffer.alloc(4),
+    Buffer.alloc(4),
+    Buffer.alloc(4),
+  ])
+  t.same(decodeChunkPayload(1, frame, raw.length), raw)
+  t.throws(() => decodeChunkPayload(1, Buffer.concat([frame, Buffer.from([1])]), raw.length), XetFormatError, 'trailing junk')
+  // Random garbage never crashes, always XetFormatError.
+  let seed = 3
+  for (let i = 0; i < 300; i++) {
+    const g = compressibleBytes(1 + (i % 200), seed++)
+    if (i % 2) Buffer.from([0x04, 0x22, 0x4d, 0x18, 0x60, 0x40, 0x00]).copy(g)
+    try {
+      decodeChunkPayload(1 + (i % 2), g, 1000)
+    } catch (err) {
+      if (!(err instanceof XetFormatError)) t.fail(`unexpected ${String(err)}`)
+    }
+  }
+  t.equal(encodeChunk(compressibleBytes(1000, 5), 1).scheme, 1)
+  t.equal(encodeChunk(Buffer.from([1, 2, 3]), 1).scheme, 0, 'falls back to scheme 0 when not smaller')
+  t.equal(encodeChunk(Buffer.from([1, 2, 3]), 1, true).scheme, 1, 'unless forced')
+})
+
+t.test('the fixture xorbs verify to f0755d96… (schemes 1, 2, V1 footer)', async (t) => {
+  for (const [name, buf, scheme, ends] of [
+    ['lz4', lz4, 1, md.xorbs['makedata-200000-7-13.lz4.xorb'].chunk_end_offsets],
+    ['bg4', bg4, 2, md.xorbs['makedata-200000-7-13.bg4.xorb'].chunk_end_offsets],
+    ['lz4+footer', footer, 1, md.xorbs['makedata-200000-7-13.lz4.xorb'].chunk_end_offsets],
+  ] as const) {
+    const l = verifyXorb(buf, HASH)
+    t.equal(hashToHex(l.hash), HASH, name)
+    t.equal(l.packedLength, ends[1], `${name}: footer excluded from packedLength`)
+    t.equal(l.unpackedLength, 200000)
+    t.same(
+      l.chunks.map((c) => [hashToHex(c.hash), c.packedOffset, c.packedLength, c.unpackedOffset, c.unpackedLength, c.scheme]),
+      [
+        [md.chunks[0].hash, 0, ends[0], 0, 131072, scheme],
+        [md.chunks[1].hash, ends[0], ends[1] - ends[0], 131072, 68928, scheme],
+      ],
+    )
+    t.ok(verifyXorb(buf, HASH.toUpperCase()), 'uppercase path hash accepted')
+  }
+})
+
+t.test('buildXorb reproduces the fixtures byte for byte and every scheme verifies', async (t) => {
+  const chunks = [data.subarray(0, 131072), data.subarray(131072)]
+  t.same(buildXorb(chunks, 1).bytes, lz4)
+  t.same(buildXorb(chunks, 2).bytes, bg4)
+  t.same(buildXorb(chunks, 1, { footer: true }).bytes, footer)
+  for (const scheme of [0, 1, 2] as const) {
+    const b = buildXorb(chunks, scheme)
+    t.equal(hashToHex(b.layout.hash), HASH)
+    t.same(verifyXorb(b.bytes, HASH), b.layout, `scheme ${scheme}`)
+  }
+  const mixed = [compressibleBytes(100, 1), compressibleBytes(131072, 2), Buffer.from([9]), compressibleBytes(4099, 3)]
+  const b = buildXorb(mixed, 2)
+  t.same(verifyXorb(b.bytes, hashToHex(b.layout.hash)), b.layout)
+})
+
+t.test('tampered xorbs are rejected with a precise XetFormatError', async (t) => {
+  const reject = (buf: Buffer, hash: string, re: RegExp, what: string, limits = {}) => t.throws(() => verifyXorb(buf, hash, limits), re, what)
+  reject(lz4, OTHER, /hashes to f0755d96.*not ffff/, 'another path hash')
+  reject(lz4, 'xyz', /not 64 hex digits/, 'malformed path hash')
+  for (let i = 40; i < lz4.length; i += 97) {
+    const bad = Buffer.from(lz4)
+    bad[i] = bad[i]! ^ 0x01
+    t.throws(() => verifyXorb(bad, HASH), XetFormatError, `flipped byte ${i}`)
+  }
+  const v1 = Buffer.from(lz4)
+  v1[0] = 1
+  reject(v1, HASH, /chunk 0 at byte 0: chunk header version 1/, 'header version 1')
+  const v2 = Buffer.from(lz4)
+  v2[803] = 2
+  reject(v2, HASH, /chunk 1 at byte 803: chunk header version 2/, 'second header version 2')
+  for (const cut of [1, 7, 8, 500, 803 + 4, lz4.length - 1]) reject(lz4.subarray(0, cut), HASH, /truncated/, `truncated to ${cut}`)
+  reject(Buffer.alloc(0), HASH, /no chunks/, 'empty body')
+  reject(Buffer.concat([lz4, Buffer.from([0, 0])]), HASH, /truncated/, 'junk after the chunks')
+  reject(Buffer.concat([lz4, Buffer.from('XETBLOBjunk')]), HASH, /footer length field/, 'footer with a wrong length')
+  reject(Buffer.concat([lz4, Buffer.from('XETBLAB\x01\0\0\0\0')]), HASH, /not a chunk header nor a XETBLOB footer/, 'not a footer')
+  reject(Buffer.from('XETBLOB\0\0\0\0'), HASH, /no chunks/, 'footer only')
+  const longer = Buffer.from(footer)
+  longer.writeUInt32LE(longer.readUInt32LE(longer.length - 4) + 1, longer.length - 4)
+  reject(longer, HASH, /footer length field/, 'footer length off by one')
+  reject(lz4, HASH, /more than 1 chunks/, 'too many chunks', { maxChunks: 1 })
+  reject(lz4, HASH, /unpacks to more than 150000/, 'too many unpacked bytes', { maxUnpackedBytes: 150000 })
+  reject(lz4, HASH, /exceeds 1000 bytes/, 'body too long', { maxBodyBytes: 1000 })
+  reject(Buffer.concat([footer, Buffer.alloc(1)]), HASH, /footer longer than/, 'footer too long for the chunk limit', { maxChunks: 2, maxBodyBytes: 1e6 })
+  t.ok(MAX_XORB_BODY > 64 * 1024 * 1024 && MAX_XORB_BODY < 65 * 1024 * 1024)
+  // Oversized: the limits default to 8192 chunks / 64 MiB.
+  const one = buildXorb([Buffer.from([1])], 0).bytes
+  const many = Buffer.concat(Array.from({ length: 8193 }, () => one))
+  t.throws(() => verifyXorb(many, OTHER), /more than 8192 chunks/)
+})
+
+t.test('XorbVerifier: any push split gives the one-shot result', async (t) => {
+  const big = buildXorb([compressibleBytes(70000, 1), compressibleBytes(3, 2), compressibleBytes(131072, 3), compressibleBytes(9000, 4)], 2)
+  const cases: [Buffer, string][] = [
+    [lz4, HASH],
+    [bg4, HASH],
+    [footer, HASH],
+    [big.bytes, hashToHex(big.layout.hash)],
+  ]
+  for (const [buf, hash] of cases) {
+    const want = verifyXorb(buf, hash)
+    for (const step of [1, 2, 3, 7, 8, 9, 100, 803, 1024, 65536]) {
+      const v = new XorbVerifier()
+      for (let o = 0; o < buf.length; o += step) v.push(buf.subarray(o, o + step))
+      t.same(v.finish(hash), want, `${buf.length} bytes in pieces of ${step}`)
+    }
+    // random splits
+    let s = 11
+    for (let k = 0; k < 5; k++) {
+      const v = new XorbVerifier()
+      let o = 0
+      while (o < buf.length) {
+        s = (s * 1103515245 + 12345) >>> 0
+        const n = 1 + (s % 3000)
+        v.push(buf.subarray(o, o + n))
+        o += n
+      }
+      t.same(v.finish(hash), want)
+    }
+  }
+  // Errors surface at the first bad push and stick.
+  const bad = Buffer.from(lz4)
+  bad[0] = 5
+  const v = new XorbVerifier()
+  t.throws(() => v.push(bad.subarray(0, 8)), /version 5/)
+  t.throws(() => v.push(bad.subarray(8)), /version 5/)
+  t.throws(() => v.finish(HASH), /version 5/)
+  const w = new XorbVerifier()
+  w.push(lz4)
+  t.equal(w.chunkCount, 2)
+  t.equal(w.bytesReceived, lz4.length)
+  t.throws(() => w.finish(OTHER), /not ffff/)
+  const u = new XorbVerifier()
+  u.push(lz4)
+  t.equal(hashToHex(u.finish().hash), HASH, 'finish() without a hash computes it')
+  t.throws(() => u.push(lz4), /after finish/)
+})
