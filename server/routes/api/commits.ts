@@ -6,7 +6,7 @@ import { queryList } from '../../protocol/query.js'
 import { revisionFrom } from '../../protocol/url-path.js'
 import { escapeHtml } from '../../services/pr-service.js'
 import { ApiRepoParams, apiRepo, decoding, rawTail } from '../repo-params.js'
-import { JSON_TYPE, ResponseCache } from '../../services/response-cache.js'
+import { JSON_TYPE, nextLink, ResponseCache } from '../../services/response-cache.js'
 
 const Commit = Type.Object({
   id: Type.String(),
@@ -64,9 +64,7 @@ export function commitsRoute(app: FastifyInstance, ctx: Context) {
       const total = hit.meta
       reply.header('X-Total-Count', String(total))
       if ((page + 1) * limit < total) {
-        const url = new URL(request.url, 'http://x')
-        url.searchParams.set('p', String(page + 1))
-        reply.header('Link', `<${ctx.publicUrl()}${url.pathname}${url.search}>; rel="next"`)
+        reply.header('Link', nextLink(ctx.publicUrl(), request.url, 'p', String(page + 1)))
       }
       return reply.type(JSON_TYPE).send(hit.body)
     },

@@ -7,7 +7,7 @@ import { TreeEntrySchema, toWireEntry } from '../../schemas/tree-entry.js'
 import { Type } from '@sinclair/typebox'
 import { decodeCursor, encodeCursor } from '../../protocol/cursor.js'
 import { ApiRepoParams, apiRepo, decoding, rawTail } from '../repo-params.js'
-import { JSON_TYPE, ResponseCache } from '../../services/response-cache.js'
+import { JSON_TYPE, nextLink, ResponseCache } from '../../services/response-cache.js'
 
 const PAGE = 1000
 const PAGE_EXPANDED = 50
@@ -52,9 +52,7 @@ export function treeRoute(app: FastifyInstance, ctx: Context) {
         pages.set(key, hit.body, hit.meta)
       }
       if (hit.meta !== null) {
-        const url = new URL(request.url, 'http://x')
-        url.searchParams.set('cursor', hit.meta)
-        reply.header('Link', `<${ctx.publicUrl()}${url.pathname}${url.search}>; rel="next"`)
+        reply.header('Link', nextLink(ctx.publicUrl(), request.url, 'cursor', hit.meta))
       }
       return reply.type(JSON_TYPE).send(hit.body)
     },
