@@ -5,11 +5,13 @@
 // pseudo-random data that LZ4 compresses to about 0.7 (random literal runs + copies of earlier
 // stretches) and measures, on exactly those chunks, the server's paths against the libraries:
 //
-//   * ingest: each xorb body streamed from a file in 64 KiB pieces (as a request body arrives)
-//     into FsBlobStore.putKeyed with an XorbVerifier, wired as server/services/xet-uploads.ts does
+//   * ingest: each xorb body, already received as 64 KiB pieces in memory, streamed into
+//     FsBlobStore.putKeyed with an XorbVerifier, wired as server/services/xet-uploads.ts does
 //     (verify every chunk: decompress + keyed BLAKE3 + merkle check; write to a temp file; truncate,
 //     rename). Reference: keyed BLAKE3 (hash-wasm, the hasher the verifier uses) of the same chunks'
 //     unpacked bytes, chunk by chunk, measured right before or after each xorb (order alternates).
+//     Shown too (no target): the same with the body read during the measurement in 64 KiB pieces on
+//     the main thread, as libuv reads a socket (receiving included).
 //   * reconstruction: one 1 GiB file made of all the xorbs' chunks, planned with planRange and
 //     streamed by reconstructStream from FsBlobStore.readKeyed ranges (as xet-reads.ts does) into a
 //     sink. Reference: LZ4 frame decompression (lz4-napi decompressFrameSync) of the same chunk
@@ -31,7 +33,7 @@ import fs from 'node:fs'
 import { createRequire } from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
-import { Writable } from 'node:stream'
+import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { pathToFileURL } from 'node:url'
 import { cleanup, fmt, log, median, removeOnCleanup, ROOT } from './lib.mjs'
@@ -199,13 +201,49 @@ async function main() {
     return { ms: performance.now() - w, cpu: cpuMs() - u }
   }
 
-  /** One xorb through the CAS route's storage path (putKeyed + XorbVerifier, as xet-uploads.ts). */
-  const ingest = async (x) => {
+  /**
+   * A request body as a socket delivers it: libuv reads a socket on the main thread into a fresh
+   * 64 KiB buffer when data is ready, so this reads the body file synchronously the same way
+   * (an fs stream would add a thread-pool round trip per piece that sockets do not have).
+   */
+  const socketLike = (file) => {
+    const fd = fs.openSync(file, 'r')
+    let pos = 0
+    return new Readable({
+      highWaterMark: 64 * 1024,
+      read() {
+        const b = Buffer.allocUnsafe(64 * 1024)
+        const n = fs.readSync(fd, b, 0, b.length, pos)
+        pos += n
+        this.push(n === 0 ? null : n < b.length ? b.subarray(0, n) : b)
+      },
+      destroy(err, cb) {
+        fs.closeSync(fd)
+        cb(err)
+      },
+    })
+  }
+
+  /**
+   * One xorb through the CAS route's storage path (putKeyed + XorbVerifier, as xet-uploads.ts).
+   * `received`: the body is already in memory as 64 KiB pieces (verify + store only, the target's
+   * definition); else it is read socket-like during the measurement (receiving included).
+   */
+  const ingest = async (x, received) => {
+    let source
+    if (received) {
+      const body = readBody(x)
+      const pieces = []
+      for (let o = 0; o < body.length; o += 64 * 1024) pieces.push(body.subarray(o, o + 64 * 1024))
+      source = Readable.from(pieces, { objectMode: false })
+    } else {
+      source = socketLike(x.body)
+    }
     const w = performance.now()
     const u = cpuMs()
     const verifier = new XorbVerifier()
     let layout = null
-    await store.putKeyed('xorb', x.hex, fs.createReadStream(x.body, { highWaterMark: 64 * 1024 }), {
+    await store.putKeyed('xorb', x.hex, source, {
       limit: MAX_XORB_BODY,
       verifier: {
         update: (chunk) => verifier.push(chunk),
@@ -281,7 +319,7 @@ async function main() {
 
   // Warm-up (untimed): store every xorb once (the reconstruction reads these) and touch each path.
   t0 = performance.now()
-  for (const x of xorbs) await ingest(x)
+  for (const x of xorbs) await ingest(x, true)
   refBlake3(xorbs[0])
   refLz4(xorbs[0])
   log(`stored ${nXorbs} xorbs (warm-up) in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
@@ -294,14 +332,17 @@ async function main() {
     rssMax = rssBase
     // ingest, interleaved per xorb with its reference; which goes first alternates
     const ing = { ms: 0, cpu: 0 }
+    const rcv = { ms: 0, cpu: 0 }
     const b3 = { ms: 0, cpu: 0 }
     for (const [i, x] of xorbs.entries()) {
       const add = (acc, r) => ((acc.ms += r.ms), (acc.cpu += r.cpu))
       if ((i + run) % 2 === 0) {
         add(b3, refBlake3(x))
-        add(ing, await ingest(x))
+        add(ing, await ingest(x, true))
+        add(rcv, await ingest(x, false))
       } else {
-        add(ing, await ingest(x))
+        add(rcv, await ingest(x, false))
+        add(ing, await ingest(x, true))
         add(b3, refBlake3(x))
       }
       sampleRss()
@@ -339,6 +380,9 @@ async function main() {
       ingest: mbps(unpackedTotal, ing.ms),
       ingestRatio: b3.ms / ing.ms,
       ingestCpuRatio: b3.cpu / ing.cpu,
+      receive: mbps(unpackedTotal, rcv.ms),
+      receiveRatio: b3.ms / rcv.ms,
+      receiveCpuRatio: b3.cpu / rcv.cpu,
       lz4frame: mbps(fr.bytes, fr.ms),
       lz4block: bl.complete ? mbps(fr.bytes, bl.ms) : NaN,
       reconstruct: mbps(unpackedTotal, rec.ms),
@@ -350,7 +394,7 @@ async function main() {
     }
     runs.push(r)
     log(
-      `run ${run} (load ${fmt(loadAt, 1)}): ingest ${fmt(r.ingest)} vs BLAKE3 ${fmt(r.blake3)} MB/s = ${fmt(r.ingestRatio, 2)}× (CPU ${fmt(r.ingestCpuRatio, 2)}×); ` +
+      `run ${run} (load ${fmt(loadAt, 1)}): ingest ${fmt(r.ingest)} vs BLAKE3 ${fmt(r.blake3)} MB/s = ${fmt(r.ingestRatio, 2)}× (CPU ${fmt(r.ingestCpuRatio, 2)}×), with receiving ${fmt(r.receiveRatio, 2)}×; ` +
         `reconstruct ${fmt(r.reconstruct)} vs LZ4 frame ${fmt(r.lz4frame)} = ${fmt(r.reconRatio, 2)}× (CPU ${fmt(r.reconCpuRatio, 2)}×), LZ4 block ${fmt(r.lz4block)}; ` +
         `RSS +${fmt(r.ingestRssMiB)} / +${fmt(r.reconRssMiB)} MiB`,
     )
@@ -374,6 +418,7 @@ async function main() {
     )
   }
   line('xorb ingest: verify + store (putKeyed)', m('ingest'), 'keyed BLAKE3 (hash-wasm)', m('blake3'), 'ingestRatio', 'ingestCpuRatio', 0.6)
+  line('xorb ingest incl. receiving (socket-like 64 KiB reads)', m('receive'), 'keyed BLAKE3 (hash-wasm)', m('blake3'), 'receiveRatio', 'receiveCpuRatio', null)
   line('reconstruction stream, whole file', m('reconstruct'), 'LZ4 frame decompress (lz4-napi)', m('lz4frame'), 'reconRatio', 'reconCpuRatio', 0.6)
   line('reconstruction stream, whole file', m('reconstruct'), 'LZ4 block decompress (lz4-napi)', m('lz4block'), 'reconBlockRatio', null, null)
   out.push('')

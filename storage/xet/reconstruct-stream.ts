@@ -84,13 +84,16 @@ async function* generate<H>(terms: readonly ReconstructTerm<H>[], openPacked: Op
           }
           // Compressed payloads decode into a new buffer, so their bytes may sit in the queue's reused
           // scratch; an uncompressed payload is emitted as is and must stay valid.
-          const packed = q.take(CHUNK_HEADER_SIZE + h.compressedLength, h.scheme !== 0)
+          const transient = h.scheme !== 0
+          const packed = q.take(CHUNK_HEADER_SIZE + h.compressedLength, transient)
           let data: Buffer
           try {
             data = decodeChunkPayload(h.scheme, packed.subarray(CHUNK_HEADER_SIZE), h.uncompressedLength)
           } catch (err) {
             throw new XetReconstructError(`${where}: ${(err as Error).message}`)
           }
+          // A frame may store its block uncompressed: then the result is a view of the scratch.
+          if (transient && data.buffer === packed.buffer) data = Buffer.from(data)
           const want = opts.verifyHashes ? term.chunkHashes?.[idx] : undefined
           if (want && !chunkHash(data).equals(want)) throw new XetReconstructError(`${where}: chunk hash mismatch`)
           idx++

@@ -133,3 +133,29 @@ t.test('backpressure: a slow consumer never makes the stream read ahead a whole 
   const rest = await buffer(stream)
   t.equal(first.length + rest.length, 40 * 131072)
 })
+
+t.test('LZ4 frames that store their blocks uncompressed, read in small pieces: every emitted buffer stays intact', async (t) => {
+  // The reader decodes chunks that span received pieces from a reused scratch buffer; a stored
+  // block decodes to a view of it, which must be copied before it is emitted.
+  const chunks = [compressibleBytes(1000, 1), compressibleBytes(2000, 2), compressibleBytes(3001, 3)]
+  const parts: Buffer[] = []
+  const table: PlanChunk[] = []
+  let offset = 0
+  for (const c of chunks) {
+    const frame = Buffer.concat([Buffer.from([0x04, 0x22, 0x4d, 0x18, 0x60, 0x40, 0x00]), Buffer.alloc(4), c, Buffer.alloc(4)])
+    frame.writeUInt32LE((0x80000000 | c.length) >>> 0, 7)
+    const header = Buffer.alloc(8)
+    header.writeUIntLE(frame.length, 1, 3)
+    header[4] = 1
+    header.writeUIntLE(c.length, 5, 3)
+    parts.push(header, frame)
+    table.push({ unpackedLength: c.length, packedOffset: offset, packedLength: 8 + frame.length })
+    offset += 8 + frame.length
+  }
+  const hex = 'a'.repeat(64)
+  const { open } = store(new Map([[hex, Buffer.concat(parts)]]), 97)
+  const total = chunks.reduce((s, c) => s + c.length, 0)
+  const plan = planRange([{ xorbHash: hex, chunkStart: 0, chunkEnd: 3, unpackedBytes: total }], new Map([[hex, table]]), 0, total - 1)
+  const got = await buffer(reconstructStream(plan, open, { skip: 0, length: total }))
+  t.same(got, Buffer.concat(chunks))
+})

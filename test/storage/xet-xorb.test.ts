@@ -1,5 +1,7 @@
 import t from 'tap'
-import { bg4Regroup, bg4Split } from '../../storage/formats/xet/bg4.js'
+import { bg4Regroup, bg4RegroupInPlace, bg4Split, regroupJs } from '../../storage/formats/xet/bg4.js'
+import { bg4RegroupWasm, bg4WasmAvailable } from '../../storage/formats/xet/bg4-wasm.js'
+import { ByteQueue } from '../../storage/formats/xet/byte-queue.js'
 import {
   checkChunkHeader,
   decodeChunkHeader,
@@ -32,6 +34,108 @@ t.test('BG4 split/regroup: spec example and every length mod 4', async (t) => {
   }
   const big = compressibleBytes(131071, 9)
   t.same(bg4Regroup(bg4Split(big)), big)
+})
+
+t.test('BG4 regroup: the SIMD and JS paths agree, in place or not, at every length mod 64', async (t) => {
+  t.ok(bg4WasmAvailable, 'WebAssembly SIMD available on Node 20')
+  const lengths = [...Array.from({ length: 140 }, (_, i) => i), 1000, 1001, 1002, 1003, 65535, 65536, 70001, 131069, 131070, 131071, 131072]
+  for (const n of lengths) {
+    const d = compressibleBytes(n, n + 5)
+    const planes = bg4Split(d)
+    const viaJs = Buffer.alloc(n)
+    regroupJs(planes, viaJs)
+    const viaWasm = Buffer.alloc(n)
+    t.equal(bg4RegroupWasm(planes, viaWasm), true)
+    if (!viaJs.equals(d) || !viaWasm.equals(d)) t.fail(`length ${n}: js ${viaJs.equals(d)}, wasm ${viaWasm.equals(d)}`)
+    const copy = Buffer.from(planes)
+    t.equal(bg4RegroupInPlace(copy), copy)
+    if (!copy.equals(d)) t.fail(`length ${n}: in place`)
+    // Unaligned views (the JS path's word loop needs a 4-byte aligned output).
+    const host = Buffer.alloc(n + 3)
+    planes.copy(host, 3)
+    regroupJs(host.subarray(3), host.subarray(3))
+    if (!host.subarray(3).equals(d)) t.fail(`length ${n}: unaligned`)
+  }
+  // Past the protocol's 128 KiB the SIMD path declines and the JS path takes over.
+  const huge = compressibleBytes(200_003, 4)
+  t.equal(bg4RegroupWasm(bg4Split(huge), Buffer.alloc(huge.length)), false)
+  t.same(bg4Regroup(bg4Split(huge)), huge)
+})
+
+t.test('BG4 payload whose frame stores its block uncompressed: the caller bytes are not touched', async (t) => {
+  const raw = compressibleBytes(1003, 8)
+  const planes = bg4Split(raw)
+  const frame = Buffer.concat([Buffer.from([0x04, 0x22, 0x4d, 0x18, 0x60, 0x40, 0x82]), Buffer.alloc(4), planes, Buffer.alloc(4)])
+  frame.writeUInt32LE((0x80000000 | planes.length) >>> 0, 7)
+  const before = Buffer.from(frame)
+  t.same(decodeChunkPayload(2, frame, raw.length), raw)
+  t.same(frame, before)
+})
+
+t.test('ByteQueue: look-ahead at any offset, transient takes, pieces of any size', async (t) => {
+  const all = compressibleBytes(5000, 3)
+  const q = new ByteQueue()
+  let o = 0
+  for (let i = 1; o < all.length; i = (i * 7) % 97 + 1) {
+    q.push(all.subarray(o, o + i))
+    o += i
+  }
+  t.equal(q.length, all.length)
+  for (const off of [0, 1, 96, 97, 2000, 4999]) t.equal(q.at(off), all[off], `at(${off})`)
+  t.equal(q.at(5000), undefined)
+  for (const off of [0, 3, 500, 4990]) {
+    const dst = Buffer.alloc(10)
+    q.peek(dst, off)
+    t.same(dst, all.subarray(off, off + 10), `peek at ${off}`)
+  }
+  const a = q.take(1500, true)
+  t.same(a, all.subarray(0, 1500))
+  t.equal(q.at(0), all[1500], 'offsets follow the front after a take')
+  t.equal(q.at(2000), all[3500], 'look-ahead stays right after a take (cached position)')
+  const kept = q.take(1500)
+  t.same(kept, all.subarray(1500, 3000))
+  const b = q.take(1500, true)
+  t.same(b, all.subarray(3000, 4500))
+  t.same(kept, all.subarray(1500, 3000), 'a non-transient take is not overwritten by a later transient one')
+  t.same(q.take(500), all.subarray(4500))
+  t.equal(q.length, 0)
+  q.push(all.subarray(0, 10))
+  t.equal(q.at(9), all[9], 'reused after being emptied')
+  t.equal(q.consumed, 5000)
+})
+
+t.test('XorbVerifier: deferred decoding (the default) and synchronous decoding agree, errors stick', async (t) => {
+  const big = buildXorb([compressibleBytes(70000, 1), compressibleBytes(3, 2), compressibleBytes(131072, 3), compressibleBytes(9000, 4)], 2)
+  const hash = hashToHex(big.layout.hash)
+  for (const deferDecode of [true, false]) {
+    const v = new XorbVerifier({ deferDecode })
+    for (let o = 0; o < big.bytes.length; o += 40000) {
+      v.push(big.bytes.subarray(o, o + 40000))
+      await Promise.resolve() // let the deferred work run between pieces, as between socket reads
+    }
+    t.same(v.finish(hash), big.layout, `deferDecode ${deferDecode}`)
+  }
+  // A chunk whose header is fine but whose payload does not decode.
+  const bad = Buffer.from(big.bytes)
+  bad.fill(0xee, 8, 12) // the first chunk's LZ4 frame magic
+  const sync = new XorbVerifier({ deferDecode: false })
+  t.throws(() => sync.push(bad), XetFormatError, 'synchronous: the push throws')
+  t.throws(() => sync.finish(hash), XetFormatError, 'and the error sticks')
+  const deferred = new XorbVerifier()
+  const first = big.layout.chunks[0]!
+  deferred.push(bad.subarray(0, first.packedLength))
+  t.equal(deferred.chunkCount, 1, 'counted once complete')
+  await Promise.resolve()
+  t.throws(() => deferred.push(bad.subarray(first.packedLength)), /chunk 0 at byte 0: not an LZ4 frame/, 'deferred: the next push throws')
+  t.throws(() => deferred.finish(hash), /chunk 0 at byte 0: not an LZ4 frame/, 'and finish too')
+  const atFinish = new XorbVerifier()
+  atFinish.push(bad)
+  t.throws(() => atFinish.finish(hash), /chunk 0 at byte 0: not an LZ4 frame/, 'deferred: finish throws when no push follows')
+  // Header problems still stop the push that completes the header.
+  const badHeader = Buffer.from(big.bytes)
+  badHeader[first.packedLength] = 9
+  const h = new XorbVerifier()
+  t.throws(() => h.push(badHeader), /chunk 1 at byte \d+: chunk header version 9/)
 })
 
 t.test('chunk header encode/decode and checks (spec 3.1)', async (t) => {

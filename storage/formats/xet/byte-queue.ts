@@ -23,15 +23,35 @@ export class ByteQueue {
     return this.bufs[this.idx]?.[this.head]
   }
 
+  // Where the last `at`/`peek` with an offset ended: buffer index and the stream offset of its first
+  // byte, so a parser that looks further and further ahead (before taking) does not rescan from
+  // the front every time (tiny pieces would make that quadratic).
+  private hintIdx = 0
+  private hintPos = 0
+
+  /** Index into bufs of the buffer holding queued byte `offset`, and where it starts in that buffer. */
+  private locate(offset: number): [number, number] {
+    const pos = this.consumed + offset // stream offset
+    if (this.hintIdx < this.idx || this.hintIdx >= this.bufs.length || pos < this.hintPos) {
+      this.hintIdx = this.idx
+      this.hintPos = this.consumed - this.head
+    }
+    let i = this.hintIdx
+    let start = this.hintPos
+    while (pos - start >= this.bufs[i]!.length) {
+      start += this.bufs[i]!.length
+      i++
+    }
+    this.hintIdx = i
+    this.hintPos = start
+    return [i, pos - start]
+  }
+
   /** The queued byte `offset` bytes after the first (undefined past the end). */
   at(offset: number): number | undefined {
     if (offset < 0 || offset >= this.length) return undefined
-    let o = offset + this.head
-    for (let i = this.idx; ; i++) {
-      const b = this.bufs[i]!
-      if (o < b.length) return b[o]
-      o -= b.length
-    }
+    const [i, o] = this.locate(offset)
+    return this.bufs[i]![o]
   }
 
   /**
@@ -39,12 +59,7 @@ export class ByteQueue {
    * consuming them (caller checks length).
    */
   peek(dst: Buffer, offset = 0): void {
-    let i = this.idx
-    let from = this.head + offset
-    while (from >= this.bufs[i]!.length) {
-      from -= this.bufs[i]!.length
-      i++
-    }
+    let [i, from] = offset === 0 ? [this.idx, this.head] : this.locate(offset)
     let filled = 0
     for (; filled < dst.length; i++, from = 0) {
       const b = this.bufs[i]!
@@ -93,8 +108,10 @@ export class ByteQueue {
     if (this.idx === this.bufs.length) {
       this.bufs = []
       this.idx = 0
+      this.hintIdx = -1 // recomputed on next use
     } else if (this.idx >= 1024 && this.idx * 2 >= this.bufs.length) {
       this.bufs = this.bufs.slice(this.idx)
+      this.hintIdx = this.hintIdx >= this.idx ? this.hintIdx - this.idx : -1
       this.idx = 0
     }
   }

@@ -99,9 +99,9 @@ export class XorbVerifier {
     this.defer = limits.deferDecode ?? true
   }
 
-  /** Chunks verified so far. */
+  /** Complete chunks received so far (headers checked; decoding and hashing may still be due). */
   get chunkCount(): number {
-    return this.chunks.length
+    return this.chunks.length + this.pending.length
   }
 
   /** Bytes received so far. */
