@@ -2,12 +2,11 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
-COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY server server
 COPY storage storage
-RUN npm run build && npm prune --omit=dev
+# `npm ci` builds too (the `prepare` script: dist/ and the `hubd` CLI link), so the sources come first.
+RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 # git and git-lfs serve git clone/push (and maintenance); the HTTP API works without them.
