@@ -37,6 +37,11 @@ export interface ReconstructOptions {
   highWaterMark?: number
 }
 
+/** A source that takes back a piece it emitted once the reader holds no reference into it. */
+interface Recycling {
+  recycle(piece: Buffer): void
+}
+
 /** Opens packed bytes [start, endExclusive) of a stored xorb. */
 export type OpenPacked<H> = (xorbHash: H, start: number, endExclusive: number) => Promise<Readable> | Readable
 
@@ -61,12 +66,25 @@ async function* generate<H>(terms: readonly ReconstructTerm<H>[], openPacked: Op
     const label = `term ${ti} (xorb ${describe(term.xorbHash)} chunks [${term.chunkStart}, ${term.chunkEnd}))`
     const src = await openPacked(term.xorbHash, term.packedStart, term.packedEndExclusive)
     const q = new ByteQueue()
+    // @NOTE a source with `recycle` (FsBlobStore.readKeyed) reuses a piece's buffer once handed
+    // back, so then nothing emitted may be a view of a piece (uncompressed chunks are copied) and a
+    // piece goes back only when the queue has consumed all of it (bytes up to `ends[i]`).
+    const recycle = typeof (src as Partial<Recycling>).recycle === 'function' ? (src as Readable & Recycling) : null
+    const held: Buffer[] = []
+    const ends: number[] = []
+    let pushed = 0
     let idx = 0
     let produced = 0
     try {
       reading: for await (const piece of src as AsyncIterable<Buffer>) {
         q.push(piece)
+        if (recycle && piece.length > 0) {
+          pushed += piece.length
+          held.push(piece)
+          ends.push(pushed)
+        }
         for (;;) {
+          if (recycle) while (held.length > 0 && ends[0]! <= q.consumed) recycle.recycle((ends.shift(), held.shift()!))
           if (q.length < CHUNK_HEADER_SIZE) break
           q.peek(hdr)
           const where = `${label}, chunk ${term.chunkStart + idx}`
@@ -83,8 +101,9 @@ async function* generate<H>(terms: readonly ReconstructTerm<H>[], openPacked: Op
             throw new XetReconstructError(`${where}: header says ${h.uncompressedLength} bytes, the index ${expected}`)
           }
           // Compressed payloads decode into a new buffer, so their bytes may sit in the queue's reused
-          // scratch; an uncompressed payload is emitted as is and must stay valid.
-          const transient = h.scheme !== 0
+          // scratch; an uncompressed payload is emitted as is and must stay valid (copied below when the
+          // source recycles its pieces).
+          const transient = h.scheme !== 0 || recycle !== null
           const packed = q.take(CHUNK_HEADER_SIZE + h.compressedLength, transient)
           let data: Buffer
           try {
