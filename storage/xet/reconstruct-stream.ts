@@ -7,19 +7,16 @@ import { Readable } from 'node:stream'
 import { CHUNK_HEADER_SIZE, checkChunkHeader, decodeChunkHeader, decodeChunkPayload } from '../formats/xet/chunk-codec.js'
 import { ByteQueue } from '../formats/xet/byte-queue.js'
 import { chunkHash, hashToHex } from '../formats/xet/hash.js'
+import type { PlannedTerm, XorbRef } from '../formats/xet/plan.js'
 
 /** Stored xorb data does not decode to what the index says: corruption, not a client error. */
 export class XetReconstructError extends Error {
   override name = 'XetReconstructError'
 }
 
-export interface ReconstructTerm<H> {
+/** A planned term (plan.ts) whose xorb may be named any way the opener understands. */
+export type ReconstructTerm<H> = Omit<PlannedTerm<XorbRef>, 'xorbHash' | 'chunkLengths'> & {
   xorbHash: H
-  chunkStart: number
-  chunkEnd: number
-  unpackedLength: number
-  packedStart: number
-  packedEndExclusive: number
   /** Expected unpacked length of each chunk (planRange fills it); checked when given. */
   chunkLengths?: readonly number[]
   /** Expected raw chunk hashes; checked when given and `verifyHashes` is set (costs one BLAKE3 pass). */
