@@ -6,7 +6,7 @@
 // stretches) and measures, on exactly those chunks, the server's paths against the libraries:
 //
 //   * ingest: each xorb body, already received as 64 KiB pieces in memory, streamed into
-//     FsBlobStore.putKeyed with an XorbVerifier, wired as server/services/xet-uploads.ts does
+//     FsBlobStore.putKeyed with an XorbVerifier on a worker (startXorbCheck), wired as server/services/xet-uploads.ts does
 //     (verify every chunk: decompress + keyed BLAKE3 + merkle check; write to a temp file; truncate,
 //     rename). Reference: keyed BLAKE3 (hash-wasm, the hasher the verifier uses) of the same chunks'
 //     unpacked bytes, chunk by chunk, measured right before or after each xorb (order alternates).
@@ -127,7 +127,8 @@ async function main() {
   }
   const imp = (f) => import(pathToFileURL(path.join(DIST, f)).href)
   const { initXetHash, hashToHex, DATA_KEY } = await imp('formats/xet/hash.js')
-  const { buildXorb, XorbVerifier, MAX_XORB_BODY } = await imp('formats/xet/xorb.js')
+  const { buildXorb, MAX_XORB_BODY } = await imp('formats/xet/xorb.js')
+  const { startXorbCheck } = await imp('formats/xet/xorb-verify-pool.js')
   const { decodeChunkPayload } = await imp('formats/xet/chunk-codec.js')
   const { planRange } = await imp('formats/xet/plan.js')
   const { reconstructStream } = await imp('xet/reconstruct-stream.js')
@@ -225,7 +226,7 @@ async function main() {
   }
 
   /**
-   * One xorb through the CAS route's storage path (putKeyed + XorbVerifier, as xet-uploads.ts).
+   * One xorb through the CAS route's storage path (putKeyed + startXorbCheck, as xet-uploads.ts).
    * `received`: the body is already in memory as 64 KiB pieces (verify + store only, the target's
    * definition); else it is read socket-like during the measurement (receiving included).
    */
@@ -241,16 +242,17 @@ async function main() {
     }
     const w = performance.now()
     const u = cpuMs()
-    const verifier = new XorbVerifier()
+    const check = startXorbCheck()
     let layout = null
     await store.putKeyed('xorb', x.hex, source, {
       limit: MAX_XORB_BODY,
       verifier: {
-        update: (chunk) => verifier.push(chunk),
-        finish: () => {
-          layout = verifier.finish(x.hex)
+        update: (chunk) => check.push(chunk),
+        finish: async () => {
+          layout = await check.finish(x.hex)
           return { keep: layout.packedLength }
         },
+        abort: () => check.abort(),
       },
     })
     if (layout.chunks.length !== x.layout.chunks.length) throw new Error('ingest: chunk count differs')

@@ -5,7 +5,8 @@ import type { XetChunkRow, XetFileRegistration, XetRepo } from '../../storage/db
 import { XetFormatError } from '../../storage/formats/xet/errors.js'
 import { fileHash, hashFromHex, hashToHex, initXetHash, isDedupEligibleHash, isXetHashHex, verificationHash } from '../../storage/formats/xet/hash.js'
 import { parseShard } from '../../storage/formats/xet/shard.js'
-import { MAX_XORB_BODY, XorbVerifier, type XorbLayout } from '../../storage/formats/xet/xorb.js'
+import { startXorbCheck } from '../../storage/formats/xet/xorb-verify-pool.js'
+import { MAX_XORB_BODY, type XorbLayout } from '../../storage/formats/xet/xorb.js'
 import { errors } from '../errors.js'
 import { shield } from './body-shield.js'
 
@@ -62,18 +63,19 @@ export class XetUploads {
       this.index.touch(hash)
       return { wasInserted: false }
     }
-    const verifier = new XorbVerifier()
+    const check = startXorbCheck()
     let layout: XorbLayout | null = null
     const shielded = shield(body)
     try {
       await this.blobs.putKeyed('xorb', hash, shielded.stream, {
         limit: MAX_XORB_BODY,
         verifier: {
-          update: (chunk) => verifier.push(chunk),
-          finish: () => {
-            layout = verifier.finish(hash)
+          update: (chunk) => check.push(chunk),
+          finish: async () => {
+            layout = await check.finish(hash)
             return { keep: layout.packedLength }
           },
+          abort: () => check.abort(),
         },
       })
     } catch (err) {

@@ -69,10 +69,15 @@ export const KEYED_NAMESPACES: readonly KeyedNamespace[] = ['xorb', 'shard']
 
 /** Checks a keyed object while it streams in (see `putKeyed`). */
 export interface StreamVerifier {
-  /** Sees the next bytes, in order; may throw to stop the upload early. */
-  update(chunk: Buffer): void
-  /** All bytes seen: throws if they are not acceptable, else how many leading bytes to keep. */
-  finish(): { keep: number }
+  /**
+   * Sees the next bytes, in order; may throw to stop the upload early. A returned promise asks
+   * the caller to wait before passing more (the verifier is behind); it rejects like a throw.
+   */
+  update(chunk: Buffer): void | Promise<void>
+  /** All bytes seen: throws (or rejects) if they are not acceptable, else how many leading bytes to keep. */
+  finish(): { keep: number } | Promise<{ keep: number }>
+  /** The upload failed before or while `finish` ran (optional: frees what the verifier holds). */
+  abort?(): void
 }
 
 export const SHA256_RE = /^[0-9a-f]{64}$/

@@ -650,16 +650,23 @@ export class FsBlobStore implements BlobStore {
     // queue up (up to KEYED_BATCH bytes) and go to disk in one writev (bench/README.md "## xet":
     // one write per 64 KiB piece, each waited for, cost about a third of the ingest time).
     const take = (bufs: Buffer[], cb: (err?: Error | null) => void): void => {
-      for (const b of bufs) {
-        count += b.length
-        if (count > opts.limit) return cb(new BlobVerifyError(`more than ${opts.limit} bytes received`))
-        try {
-          opts.verifier.update(b)
-        } catch (err) {
-          return cb(err as Error)
+      let i = 0
+      const next = (): void => {
+        while (i < bufs.length) {
+          const b = bufs[i++]!
+          count += b.length
+          if (count > opts.limit) return cb(new BlobVerifyError(`more than ${opts.limit} bytes received`))
+          let wait: void | Promise<void>
+          try {
+            wait = opts.verifier.update(b)
+          } catch (err) {
+            return cb(err as Error)
+          }
+          if (wait) return void wait.then(next, cb)
         }
+        writevFully(handle.fd, bufs, cb)
       }
-      writevFully(handle.fd, bufs, cb)
+      next()
     }
     const sink = new Writable({
       highWaterMark: KEYED_BATCH,
@@ -675,7 +682,7 @@ export class FsBlobStore implements BlobStore {
     })
     try {
       await pipeline(source, sink)
-      const { keep } = opts.verifier.finish()
+      const { keep } = await opts.verifier.finish()
       if (keep < count) await handle.truncate(keep)
       if (this.options.fsync) await handle.datasync()
       await handle.close()
@@ -683,6 +690,7 @@ export class FsBlobStore implements BlobStore {
       // Same key, same content: replacing an existing object is harmless.
       await fsp.rename(tmp, dest)
     } catch (err) {
+      opts.verifier.abort?.()
       await handle.close().catch(() => {})
       await fsp.rm(tmp, { force: true })
       throw err
