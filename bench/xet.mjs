@@ -128,7 +128,7 @@ async function main() {
   const imp = (f) => import(pathToFileURL(path.join(DIST, f)).href)
   const { initXetHash, hashToHex, DATA_KEY } = await imp('formats/xet/hash.js')
   const { buildXorb, MAX_XORB_BODY } = await imp('formats/xet/xorb.js')
-  const { startXorbCheck } = await imp('formats/xet/xorb-verify-pool.js')
+  const { startXorbCheck } = await imp('xet/xorb-verify-pool.js')
   const { decodeChunkPayload } = await imp('formats/xet/chunk-codec.js')
   const { planRange } = await imp('formats/xet/plan.js')
   const { reconstructStream } = await imp('xet/reconstruct-stream.js')

@@ -5,7 +5,7 @@ import type { XetChunkRow, XetFileRegistration, XetRepo } from '../../storage/db
 import { XetFormatError } from '../../storage/formats/xet/errors.js'
 import { fileHash, hashFromHex, hashToHex, initXetHash, isDedupEligibleHash, isXetHashHex, verificationHash } from '../../storage/formats/xet/hash.js'
 import { parseShard } from '../../storage/formats/xet/shard.js'
-import { startXorbCheck } from '../../storage/formats/xet/xorb-verify-pool.js'
+import { startXorbCheck } from '../../storage/xet/xorb-verify-pool.js'
 import { MAX_XORB_BODY, type XorbLayout } from '../../storage/formats/xet/xorb.js'
 import { errors } from '../errors.js'
 import { shield } from './body-shield.js'

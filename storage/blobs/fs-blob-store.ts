@@ -6,6 +6,7 @@ import path from 'node:path'
 import { Readable, Transform, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { Worker } from 'node:worker_threads'
+import { failJobsOnDeath } from '../worker-death.js'
 import {
   BlobNotFoundError,
   BlobVerifyError,
@@ -93,17 +94,7 @@ class HashWorker {
         job.digest(m.hex!)
       }
     })
-    let dead = false
-    const die = (err: Error) => {
-      if (dead) return
-      dead = true
-      onDead()
-      const jobs = [...this.jobs.values()]
-      this.jobs.clear()
-      for (const job of jobs) job.failed(err)
-    }
-    this.worker.on('error', die)
-    this.worker.on('exit', (code) => die(new Error(`sha256 worker exited with code ${code}`)))
+    failJobsOnDeath(this.worker, this.jobs, 'sha256 worker', onDead)
   }
 
   start(events: HashJobEvents): number {

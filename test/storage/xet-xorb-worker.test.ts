@@ -6,7 +6,7 @@ import t from 'tap'
 import { FsBlobStore } from '../../storage/blobs/fs-blob-store.js'
 import { XetFormatError } from '../../storage/formats/xet/errors.js'
 import { hashToHex, initXetHash } from '../../storage/formats/xet/hash.js'
-import { setXorbWorkersDisabled, startXorbCheck, type XorbCheck } from '../../storage/formats/xet/xorb-verify-pool.js'
+import { setXorbWorkersDisabled, startXorbCheck, type XorbCheck } from '../../storage/xet/xorb-verify-pool.js'
 import { buildXorb, MAX_XORB_BODY, verifyXorb } from '../../storage/formats/xet/xorb.js'
 import { compressibleBytes, fixtureBytes, fixtureJson } from './xet-fixtures.js'
 

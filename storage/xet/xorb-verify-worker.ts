@@ -4,9 +4,9 @@
  * per push, error {id, message, format} at the first failure (once per job), layout {id, ...} after finish.
  */
 import { parentPort } from 'node:worker_threads'
-import { XetFormatError } from './errors.js'
-import { initXetHash } from './hash.js'
-import { XorbVerifier } from './xorb.js'
+import { XetFormatError } from '../formats/xet/errors.js'
+import { initXetHash } from '../formats/xet/hash.js'
+import { XorbVerifier } from '../formats/xet/xorb.js'
 
 type Msg = { op: 'push'; id: number; buf: ArrayBuffer; len: number } | { op: 'finish'; id: number; hash: string } | { op: 'drop'; id: number }
 

@@ -7,8 +7,9 @@
  */
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
-import { XetFormatError } from './errors.js'
-import { XorbVerifier, type XorbChunk, type XorbLayout } from './xorb.js'
+import { failJobsOnDeath } from '../worker-death.js'
+import { XetFormatError } from '../formats/xet/errors.js'
+import { XorbVerifier, type XorbChunk, type XorbLayout } from '../formats/xet/xorb.js'
 
 /** An xorb being verified while it streams in (see `startXorbCheck`). */
 export interface XorbCheck {
@@ -61,17 +62,7 @@ class VerifyWorker {
         job.layout(unpackLayout(m))
       }
     })
-    let dead = false
-    const die = (err: Error) => {
-      if (dead) return
-      dead = true
-      onDead()
-      const jobs = [...this.jobs.values()]
-      this.jobs.clear()
-      for (const job of jobs) job.failed(err)
-    }
-    this.worker.on('error', die)
-    this.worker.on('exit', (code) => die(new Error(`xorb verification worker exited with code ${code}`)))
+    failJobsOnDeath(this.worker, this.jobs, 'xorb verification worker', onDead)
   }
 
   get load(): number {
