@@ -13,6 +13,7 @@ import {
 import { XetFormatError } from '../../storage/formats/xet/errors.js'
 import { hashToHex, initXetHash } from '../../storage/formats/xet/hash.js'
 import { buildXorb, MAX_XORB_BODY, verifyXorb, XorbVerifier } from '../../storage/formats/xet/xorb.js'
+import { BufferSource, type ScannedChunk, verifyChunks, XorbScanner } from '../../storage/formats/xet/xorb-parts.js'
 import { compressibleBytes, fixtureBytes, fixtureJson, makeData } from './xet-fixtures.js'
 
 const md = fixtureJson('makedata-200000-7-13.json')
@@ -318,4 +319,32 @@ t.test('XorbVerifier: any push split gives the one-shot result', async (t) => {
   u.push(lz4)
   t.equal(hashToHex(u.finish().hash), HASH, 'finish() without a hash computes it')
   t.throws(() => u.push(lz4), /after finish/)
+})
+
+t.test('xorb parts: the scanner finds the boundaries, verifyChunks any run of them gives the hashes', async (t) => {
+  const chunks = Array.from({ length: 7 }, (_, i) => compressibleBytes(5000 + 3001 * i, 50 + i))
+  const { bytes, layout } = buildXorb(chunks, 1)
+  const scanner = new XorbScanner()
+  const found: ScannedChunk[] = []
+  const src = new BufferSource(bytes, 0)
+  let pos = 0
+  for (let o = 0; o < bytes.length; o += 1000) {
+    const n = Math.min(1000, bytes.length - o)
+    scanner.add(n)
+    src.length += n
+    pos = scanner.scan(src, pos, found)
+  }
+  t.equal(pos, bytes.length)
+  t.same(found, layout.chunks.map(({ hash: _, ...c }) => c), 'same boundaries as the builder')
+  // Chunks 2..5 as one run, as a worker gets them.
+  const from = layout.chunks[2]!.packedOffset
+  const to = layout.chunks[5]!.packedOffset + layout.chunks[5]!.packedLength
+  const hashes = verifyChunks(bytes.subarray(from, to), 4, 2, from)
+  t.same(Buffer.from(hashes), Buffer.concat(layout.chunks.slice(2, 6).map((c) => c.hash)))
+  const bad = Buffer.from(bytes)
+  const at = layout.chunks[4]!.packedOffset + 8
+  bad[at] = bad[at]! ^ 0xff
+  t.throws(() => verifyChunks(bad.subarray(from, to), 4, 2, from), { message: new RegExp(`^chunk 4 at byte ${layout.chunks[4]!.packedOffset}: not an LZ4 frame`) })
+  t.throws(() => verifyChunks(bytes.subarray(from, to - 1), 4, 2, from), RangeError, 'a run cut short is a caller bug')
+  t.throws(() => verifyChunks(bytes.subarray(from, to), 3, 2, from), RangeError, 'so are bytes after the run')
 })

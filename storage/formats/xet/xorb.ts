@@ -3,48 +3,13 @@
  * decompressed and hashed, the merkle root must equal the hash the client named, and an old
  * client's trailing footer is only length-checked and stripped.
  */
-import { CHUNK_HEADER_SIZE, type ChunkScheme, checkChunkHeader, decodeChunkHeader, decodeChunkPayload, encodeChunk } from './chunk-codec.js'
+import { type ChunkScheme, encodeChunk } from './chunk-codec.js'
 import { ByteQueue } from './byte-queue.js'
-import { XetFormatError } from './errors.js'
-import { chunkHash, hashFromHex, hashToHex, isXetHashHex, xorbHash } from './hash.js'
+import { chunkHash, xorbHash } from './hash.js'
+import { concludeXorb, FOOTER_IDENT, type ScannedChunk, verifyChunk, type XorbChunk, type XorbLayout, type XorbLimits, XorbScanner } from './xorb-parts.js'
 
-export interface XorbChunk {
-  hash: Buffer
-  /** Offset of the chunk header from the xorb start. */
-  packedOffset: number
-  /** Header + payload bytes. */
-  packedLength: number
-  unpackedOffset: number
-  unpackedLength: number
-  scheme: number
-}
-
-export interface XorbLayout {
-  hash: Buffer
-  chunks: XorbChunk[]
-  /** Bytes of chunk data (the footer, if any, excluded): what to store. */
-  packedLength: number
-  unpackedLength: number
-}
-
-export interface XorbLimits {
-  /** Default 8192 (MAX_XORB_CHUNKS). */
-  maxChunks?: number
-  /** Default 64 MiB (MAX_XORB_BYTES). */
-  maxUnpackedBytes?: number
-  /** Whole body incl. footer; default 64 MiB + 8 bytes per chunk + the largest V1 footer. */
-  maxBodyBytes?: number
-}
-
-export const MAX_XORB_CHUNKS = 8192
-export const MAX_XORB_UNPACKED = 64 * 1024 * 1024
-/** Largest V1 footer (info + its u32 length) for `chunks` chunks. */
-export const xorbFooterMax = (chunks: number): number => 92 + 40 * chunks + 4
-/** Spec 4.7's safe body limit (≈ 64.4 MiB). */
-export const MAX_XORB_BODY = MAX_XORB_UNPACKED + CHUNK_HEADER_SIZE * MAX_XORB_CHUNKS + xorbFooterMax(MAX_XORB_CHUNKS)
-
-const FOOTER_IDENT = Buffer.from('XETBLOB', 'latin1')
-const X = 0x58
+export { MAX_XORB_BODY, MAX_XORB_CHUNKS, MAX_XORB_UNPACKED, xorbFooterMax } from './xorb-parts.js'
+export type { XorbChunk, XorbLayout, XorbLimits } from './xorb-parts.js'
 
 export interface XorbVerifierOptions extends XorbLimits {
   /**
@@ -54,59 +19,44 @@ export interface XorbVerifierOptions extends XorbLimits {
   deferDecode?: boolean
 }
 
-/** A chunk whose header and size have been checked, waiting to be decoded and hashed. */
-interface PendingChunk {
-  packedLength: number
-  scheme: number
-  uncompressedLength: number
-}
-
 /**
  * Incremental xorb verifier: `push` body bytes as they arrive (any split), then `finish` with the
  * hash from the URL. Holds at most the chunks not yet verified (and an old client's footer), so the
  * caller can stream the body to a temp file meanwhile. The first problem throws XetFormatError
  * (and every later call rethrows it): a bad chunk header or limit from the `push` that completes
  * it, a chunk that does not decode or hash from that `push` or the next call (see `deferDecode`).
- * Requires `await initXetHash()`.
+ * Requires `await initXetHash()`. Built from xorb-parts.ts (scanner, per-chunk verification,
+ * conclusion), which storage/xet/xorb-verify-pool.ts spreads over worker threads.
  *
  * @NOTE deferring the decode + hash lets it run while the caller's write of the same bytes is in
  * flight (FsBlobStore.putKeyed calls `push` and then starts the write): the main thread would
  * otherwise sit idle for every write, a third of the ingest time measured by bench/xet.mjs.
  */
 export class XorbVerifier {
-  private readonly maxChunks: number
-  private readonly maxUnpacked: number
-  private readonly maxBody: number
   private readonly defer: boolean
+  private readonly scanner: XorbScanner
   private readonly q = new ByteQueue()
-  private received = 0
   /** Bytes at the front of `q` already split into checked chunks (`pending`). */
   private scanned = 0
-  private scannedUnpacked = 0
-  private readonly pending: PendingChunk[] = []
+  private readonly pending: ScannedChunk[] = []
   private scheduled = false
-  private unpacked = 0
   private readonly chunks: XorbChunk[] = []
-  private inFooter = false
   private failure: Error | null = null
   private done = false
-  private readonly hdr = Buffer.allocUnsafe(CHUNK_HEADER_SIZE)
 
   constructor(limits: XorbVerifierOptions = {}) {
-    this.maxChunks = limits.maxChunks ?? MAX_XORB_CHUNKS
-    this.maxUnpacked = limits.maxUnpackedBytes ?? MAX_XORB_UNPACKED
-    this.maxBody = limits.maxBodyBytes ?? this.maxUnpacked + CHUNK_HEADER_SIZE * this.maxChunks + xorbFooterMax(this.maxChunks)
+    this.scanner = new XorbScanner(limits)
     this.defer = limits.deferDecode ?? true
   }
 
   /** Complete chunks received so far (headers checked; decoding and hashing may still be due). */
   get chunkCount(): number {
-    return this.chunks.length + this.pending.length
+    return this.scanner.chunks
   }
 
   /** Bytes received so far. */
   get bytesReceived(): number {
-    return this.received
+    return this.scanner.received
   }
 
   /** Feeds the next body bytes; throws XetFormatError as soon as something is wrong. */
@@ -115,11 +65,9 @@ export class XorbVerifier {
     if (this.done) throw new Error('XorbVerifier.push after finish')
     if (bytes.byteLength === 0) return
     try {
-      this.received += bytes.byteLength
-      if (this.received > this.maxBody) throw new XetFormatError(`xorb body exceeds ${this.maxBody} bytes`)
+      this.scanner.add(bytes.byteLength)
       this.q.push(bytes)
-      if (this.inFooter) this.checkFooterSize()
-      else this.scan()
+      this.scanned = this.scanner.scan(this.q, this.scanned, this.pending)
       if (this.pending.length > 0) {
         if (!this.defer) this.verifyPending()
         else if (!this.scheduled) {
@@ -153,69 +101,10 @@ export class XorbVerifier {
     this.done = true
     try {
       this.verifyPending()
-      return this.conclude(expectedHashHex)
+      return concludeXorb(this.scanner, this.chunks, this.q.take(this.q.length), expectedHashHex)
     } catch (err) {
       this.failure = err as Error
       throw err
-    }
-  }
-
-  private conclude(expectedHashHex: string | undefined): XorbLayout {
-    if (this.inFooter) {
-      const footer = this.q.take(this.q.length)
-      if (footer.length < FOOTER_IDENT.length + 4 || !footer.subarray(0, FOOTER_IDENT.length).equals(FOOTER_IDENT)) {
-        throw new XetFormatError(`unexpected bytes after chunk ${this.chunks.length - 1} at byte ${this.q.consumed - footer.length} (not a chunk header nor a XETBLOB footer)`)
-      }
-      const infoLength = footer.readUInt32LE(footer.length - 4)
-      if (infoLength + 4 !== footer.length) {
-        throw new XetFormatError(`xorb footer length field says ${infoLength} + 4 bytes but ${footer.length} bytes follow the chunks`)
-      }
-    } else if (this.q.length > 0) {
-      throw new XetFormatError(`xorb truncated: ${this.q.length} trailing bytes at byte ${this.q.consumed} do not form a complete chunk`)
-    }
-    if (this.chunks.length === 0) throw new XetFormatError('xorb has no chunks')
-    const hash = xorbHash(this.chunks.map((c) => ({ hash: c.hash, size: c.unpackedLength })))
-    if (expectedHashHex !== undefined) {
-      if (!isXetHashHex(expectedHashHex)) throw new XetFormatError(`xorb hash ${JSON.stringify(expectedHashHex.slice(0, 80))} is not 64 hex digits`)
-      if (!hash.equals(hashFromHex(expectedHashHex))) {
-        throw new XetFormatError(`xorb content hashes to ${hashToHex(hash)}, not ${expectedHashHex.toLowerCase()}`)
-      }
-    }
-    const last = this.chunks[this.chunks.length - 1]!
-    return { hash, chunks: this.chunks, packedLength: last.packedOffset + last.packedLength, unpackedLength: this.unpacked }
-  }
-
-  private checkFooterSize(): void {
-    const max = xorbFooterMax(this.maxChunks)
-    if (this.q.length - this.scanned > max) throw new XetFormatError(`xorb footer longer than ${max} bytes`)
-  }
-
-  /** Splits the bytes after `scanned` into chunks, checking each header and the limits. */
-  private scan(): void {
-    const q = this.q
-    const hdr = this.hdr
-    for (;;) {
-      const avail = q.length - this.scanned
-      if (avail === 0) return
-      const index = this.chunks.length + this.pending.length
-      if (q.at(this.scanned) === X) {
-        // @NOTE a header starts with version 0, never 'X': the chunk list is over (old client footer).
-        if (index === 0) throw new XetFormatError('xorb starts with a footer: no chunks')
-        this.inFooter = true
-        this.checkFooterSize()
-        return
-      }
-      if (avail < CHUNK_HEADER_SIZE) return
-      q.peek(hdr, this.scanned)
-      const h = decodeChunkHeader(hdr)
-      checkChunkHeader(h, `chunk ${index} at byte ${q.consumed + this.scanned}`)
-      if (index + 1 > this.maxChunks) throw new XetFormatError(`xorb has more than ${this.maxChunks} chunks`)
-      if (this.scannedUnpacked + h.uncompressedLength > this.maxUnpacked) throw new XetFormatError(`xorb unpacks to more than ${this.maxUnpacked} bytes`)
-      const packedLength = CHUNK_HEADER_SIZE + h.compressedLength
-      if (avail < packedLength) return
-      this.pending.push({ packedLength, scheme: h.scheme, uncompressedLength: h.uncompressedLength })
-      this.scanned += packedLength
-      this.scannedUnpacked += h.uncompressedLength
     }
   }
 
@@ -224,26 +113,11 @@ export class XorbVerifier {
     const pending = this.pending
     for (let i = 0; i < pending.length; i++) {
       const p = pending[i]!
-      const packedOffset = this.q.consumed
       // Transient: the payload is decoded (or, for scheme 0, hashed) before the next take.
-      const chunk = this.q.take(p.packedLength, true)
+      const bytes = this.q.take(p.packedLength, true)
       this.scanned -= p.packedLength
-      let data: Buffer
-      try {
-        data = decodeChunkPayload(p.scheme, chunk.subarray(CHUNK_HEADER_SIZE), p.uncompressedLength)
-      } catch (err) {
-        if (err instanceof XetFormatError) err.message = `chunk ${this.chunks.length} at byte ${packedOffset}: ${err.message}`
-        throw err
-      }
-      this.chunks.push({
-        hash: chunkHash(data),
-        packedOffset,
-        packedLength: p.packedLength,
-        unpackedOffset: this.unpacked,
-        unpackedLength: p.uncompressedLength,
-        scheme: p.scheme,
-      })
-      this.unpacked += p.uncompressedLength
+      const hash = verifyChunk(bytes, p.scheme, p.unpackedLength, this.chunks.length, p.packedOffset)
+      this.chunks.push({ hash, ...p })
     }
     pending.length = 0
   }
