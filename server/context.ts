@@ -84,6 +84,7 @@ export async function createContext(config: Config): Promise<Context> {
   const settings = new SettingsRepo(db)
   const fsBlobs = new FsBlobStore(path.join(config.dataDir, 'blobs'), { fsync: config.fsync })
   const store = new RepoStore(path.join(config.dataDir, 'repos'))
+  store.onRefsMoved((id) => reposTable.refsMoved(id))
   await Promise.all([fsBlobs.sweep(), store.sweep()])
 
   let port = config.port
@@ -96,7 +97,7 @@ export async function createContext(config: Config): Promise<Context> {
   const blobs = new XetBackedBlobStore(fsBlobs, xet)
 
   const generatedAdminToken = bootstrapAdmin(users, config)
-  const content = new ContentService(store, lfsTable)
+  const content = new ContentService(store, lfsTable, () => reposTable.generation)
   const lfs = new LfsService(lfsTable, blobs, signer, config, publicUrl)
   await lfs.expireUploads()
   const gitCli = await GitCli.detect(config.gitBinary, config.processPath, ensureDir(path.join(config.dataDir, 'git-home')))

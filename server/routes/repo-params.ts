@@ -5,7 +5,7 @@ import type { Action } from '../auth/access.js'
 import type { Context } from '../context.js'
 import { errors } from '../errors.js'
 import { typeFromSegment } from '../protocol/repo-id.js'
-import { BadEncodingError, rawSegments } from '../protocol/url-path.js'
+import { BadEncodingError, rawSegments, revisionAndPath } from '../protocol/url-path.js'
 
 /** `/api/{types}/{ns}/{name}/…` parameters. */
 export const ApiRepoParams = Type.Object({
@@ -40,6 +40,28 @@ export function apiRepo(ctx: Context, request: FastifyRequest, params: ApiRepoPa
  */
 export function rawTail(request: FastifyRequest, skip: number): string[] {
   return rawSegments(request.url).slice(skip)
+}
+
+/** What a file or tree URL names: its revision and path, and the commit the revision resolved to. */
+export interface UrlTarget {
+  rev: string
+  path: string
+  commit: string
+}
+
+/**
+ * Parses the revision and path from `url`'s segments after the first `skip` (spec 1.4) and
+ * resolves the revision against the shared view of the refs, remembering the answer with that
+ * view: as long as no ref moves, the same URL skips both (bench/README.md, metadata).
+ */
+export async function urlTarget(ctx: Context, repo: RepoRow, url: string, skip: number): Promise<UrlTarget> {
+  const refs = ctx.content.refs(repo)
+  const key = `target:${skip}:${url}`
+  const known = ctx.content.remembered<UrlTarget>(refs, key)
+  if (known) return known
+  const { rev, path } = await decoding(() => revisionAndPath(rawSegments(url).slice(skip), (name) => ctx.content.isRef(repo, name, refs)))
+  const { commit } = await ctx.content.resolve(repo, rev, refs)
+  return ctx.content.remember<UrlTarget>(refs, key, { rev, path, commit })
 }
 
 /** Maps a bad percent-encoding to a 400 instead of a 500. */

@@ -3,11 +3,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Context } from '../context.js'
 import { errors, HubError } from '../errors.js'
 import { parseRange } from '../protocol/range.js'
-import { revisionAndPath } from '../protocol/url-path.js'
 import { BlobNotFoundError } from '../../storage/blobs/blob-store.js'
 import { canOpenRange } from '../../storage/blobs/fs-blob-store.js'
 import { contentTypeFor, contentDisposition } from '../protocol/content-type.js'
-import { FILE_PREFIXES, FileRepoParams, decoding, rawTail } from './repo-params.js'
+import { FILE_PREFIXES, FileRepoParams, urlTarget } from './repo-params.js'
+import type { RefSnapshot } from '../../storage/git/ref-snapshot.js'
+import type { RepoRow } from '../../storage/db/repos-repo.js'
 
 const HEX40 = /^[0-9a-f]{40}$/
 
@@ -27,52 +28,74 @@ export function resolveRoute(app: FastifyInstance, ctx: Context) {
         handler: async (request, reply) => {
           const repo = ctx.repos.get(type, request.params.ns, request.params.name, request.actor, 'read')
           const refs = ctx.content.refs(repo) // read once for parsing and resolving
-          const { rev, path } = await decoding(() =>
-            revisionAndPath(rawTail(request, skip), (name) => ctx.content.isRef(repo, name, refs)),
-          )
-          const { commit } = await ctx.content.resolve(repo, rev, refs)
-          const entry = path === '' ? null : await ctx.content.entry(repo, commit, path)
-          if (!entry || entry.type !== 'file') throw errors.entryNotFound(commit)
+          const f = ctx.content.remembered<FileAnswer>(refs, `${kind}:${request.url}`) ?? (await locate(ctx, repo, refs, kind, request.url, skip))
           // The Hub counts every GET or HEAD of a model's query file (config.json by default).
-          if (kind === 'resolve') ctx.downloads.record(repo, path)
-          const lfs = kind === 'resolve' ? entry.lfs : null
-          const size = lfs ? lfs.size : kind === 'raw' && entry.lfs ? entry.lfs.pointerSize : entry.size
-          const etag = `"${lfs ? lfs.oid : entry.oid}"`
-          reply.headers({
-            'X-Repo-Commit': commit,
-            ETag: etag,
-            'Accept-Ranges': 'bytes',
-            'Content-Type': contentTypeFor(path),
-            'Content-Disposition': contentDisposition(path),
-            'Cache-Control': HEX40.test(rev) && repo.private === 0 ? 'public, max-age=31536000, immutable' : 'private, no-cache',
-          })
-          if (lfs) reply.headers({ 'X-Linked-Etag': etag, 'X-Linked-Size': String(lfs.size) })
-          // Files stored through Xet: the signals that let Xet clients reconstruct them (xet-protocol.md 1.3).
-          const xet = lfs && ctx.config.xet ? ctx.xet.downloadInfo(repo, commit, lfs.oid) : null
-          if (xet) {
-            reply.headers({
-              'X-Xet-Hash': xet.hash,
-              Link: `<${xet.refreshUrl}>; rel="xet-auth", <${xet.reconstructionUrl}>; rel="xet-reconstruction-info"`,
-            })
-            if (request.method === 'GET' && /application\/vnd\.xet-fileinfo\+json/.test(request.headers.accept ?? '')) {
-              return reply
-                .type('application/vnd.xet-fileinfo+json')
-                .send({ hash: xet.hash, refreshUrl: xet.refreshUrl, reconstructionUrl: xet.reconstructionUrl, etag, size: lfs!.size })
-            }
+          if (kind === 'resolve') ctx.downloads.record(repo, f.path)
+          reply.headers(f.headers)
+          if (f.xet && request.method === 'GET' && /application\/vnd\.xet-fileinfo\+json/.test(request.headers.accept ?? '')) {
+            return reply.type('application/vnd.xet-fileinfo+json').send({ ...f.xet, etag: f.etag, size: f.size })
           }
-          if (request.headers['if-none-match'] === etag) return reply.code(304).send()
-          return sendBody(ctx, request, reply, { size, lfsOid: lfs?.oid ?? null, blobOid: entry.oid, repo })
+          if (request.headers['if-none-match'] === f.etag) return reply.code(304).send()
+          return sendBody(ctx, request, reply, { size: f.size, lfsOid: f.lfsOid, blobOid: f.blobOid, repo })
         },
       })
     }
   }
 }
 
+/** What a resolve or raw URL answers, bar the body: the same for every request under one view of the refs. */
+interface FileAnswer {
+  path: string
+  size: number
+  lfsOid: string | null
+  blobOid: string
+  etag: string
+  headers: Record<string, string>
+  xet: { hash: string; refreshUrl: string; reconstructionUrl: string } | null
+}
+
+/**
+ * Parses and resolves `url`'s revision and path to a file (or throws), and remembers the answer
+ * with the refs it was resolved against (`ContentService.remember`): as long as no ref moves, the
+ * next request for this URL skips all of it (bench/README.md, metadata).
+ */
+async function locate(ctx: Context, repo: RepoRow, refs: RefSnapshot, kind: 'resolve' | 'raw', url: string, skip: number): Promise<FileAnswer> {
+  const { rev, path, commit } = await urlTarget(ctx, repo, url, skip)
+  const entry = path === '' ? null : await ctx.content.entry(repo, commit, path)
+  if (!entry || entry.type !== 'file') throw errors.entryNotFound(commit)
+  const lfs = kind === 'resolve' ? entry.lfs : null
+  const etag = `"${lfs ? lfs.oid : entry.oid}"`
+  const headers: Record<string, string> = {
+    'X-Repo-Commit': commit,
+    ETag: etag,
+    'Accept-Ranges': 'bytes',
+    'Content-Type': contentTypeFor(path),
+    'Content-Disposition': contentDisposition(path),
+    'Cache-Control': HEX40.test(rev) && repo.private === 0 ? 'public, max-age=31536000, immutable' : 'private, no-cache',
+  }
+  if (lfs) Object.assign(headers, { 'X-Linked-Etag': etag, 'X-Linked-Size': String(lfs.size) })
+  // Files stored through Xet: the signals that let Xet clients reconstruct them (xet-protocol.md 1.3).
+  const xet = lfs && ctx.config.xet ? ctx.xet.downloadInfo(repo, commit, lfs.oid) : null
+  if (xet) {
+    headers['X-Xet-Hash'] = xet.hash
+    headers.Link = `<${xet.refreshUrl}>; rel="xet-auth", <${xet.reconstructionUrl}>; rel="xet-reconstruction-info"`
+  }
+  return ctx.content.remember<FileAnswer>(refs, `${kind}:${url}`, {
+    path,
+    size: lfs ? lfs.size : kind === 'raw' && entry.lfs ? entry.lfs.pointerSize : entry.size,
+    lfsOid: lfs?.oid ?? null,
+    blobOid: entry.oid,
+    etag,
+    headers,
+    xet,
+  })
+}
+
 async function sendBody(
   ctx: Context,
   request: FastifyRequest,
   reply: FastifyReply,
-  f: { size: number; lfsOid: string | null; blobOid: string; repo: Parameters<Context['content']['readBlob']>[0] },
+  f: { size: number; lfsOid: string | null; blobOid: string; repo: RepoRow },
 ) {
   const range = request.method === 'HEAD' ? ({ kind: 'full' } as const) : parseRange(request.headers.range, f.size)
   if (range.kind === 'unsatisfiable') throw errors.rangeNotSatisfiable(f.size)

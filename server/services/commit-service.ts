@@ -5,7 +5,7 @@ import type { UserRow } from '../../storage/db/users-repo.js'
 import { LfsAttributes, lfsRuleFor } from '../../storage/formats/gitattributes.js'
 import { formatPointer } from '../../storage/formats/lfs-pointer.js'
 import type { GitRepo } from '../../storage/git/git-repo.js'
-import { casRef, RefConflictError } from '../../storage/git/ref-cas.js'
+import { RefConflictError } from '../../storage/git/ref-cas.js'
 import type { RepoStore } from '../../storage/git/repo-store.js'
 import { TreeEditError, TreeEditor, type TreeOp } from '../../storage/git/tree-edit.js'
 import { errors } from '../errors.js'
@@ -93,7 +93,7 @@ export class CommitService {
         const tree = await this.buildTree(git, repo, baseTree, ops)
         const oid = await git.writeCommit({ tree, parents: [head], message, author })
         try {
-          await casRef(git.gitdir, ref, head, oid)
+          await git.setRef(ref, head, oid)
         } catch (err) {
           if (!(err instanceof RefConflictError)) throw err
           if (header.parentCommit) throw errors.preconditionFailed()

@@ -39,7 +39,7 @@ export type Entry = FileEntry | DirEntry
 /**
  * Reads what a repository holds at a revision: resolution, commits, entries and listings. Every
  * cache here is keyed by commit or object id, which never change meaning, so none needs invalidating;
- * only refs are read afresh on each request (several processes may move them).
+ * only refs move (in any process sharing the data dir): see `refs`.
  */
 export class ContentService {
   private readonly commits = new Lru<string, CommitInfo>(4096)
@@ -48,19 +48,41 @@ export class ContentService {
   /** Listings in progress: concurrent asks (clients arriving together after a start) share one. */
   private readonly listing = new Map<string, Promise<Entry[] | null>>()
   private readonly smallBlobs = new ResponseCache(16 * 1024 * 1024)
+  private readonly derived = new WeakMap<RefSnapshot, Map<string, unknown>>()
 
+  /** `stamp` changes whenever refs may have moved (ReposRepo.generation). */
   constructor(
     private readonly store: RepoStore,
     private readonly lfs: LfsRepo,
+    private readonly stamp: () => number,
   ) {}
 
   git(repo: RepoRow): GitRepo {
     return this.store.open(repo.id)
   }
 
-  /** One request's view of the repo's refs, for `isRef` then `resolve` (each ref file looked at once). */
+  /**
+   * The repo's refs as a read request sees them, for `isRef` then `resolve`: shared by requests
+   * until a ref moves (GitRepo.sharedRefs). Writers read refs afresh (GitRepo.readRef).
+   */
   refs(repo: RepoRow): RefSnapshot {
-    return this.git(repo).refs()
+    return this.git(repo).sharedRefs(this.stamp())
+  }
+
+  /**
+   * A value derived from `refs` under `key` (callers prefix their keys), kept as long as that
+   * view of the refs is shared (`refs`): a hot request then skips parsing and resolving its URL.
+   */
+  remembered<T>(refs: RefSnapshot, key: string): T | undefined {
+    return this.derived.get(refs)?.get(key) as T | undefined
+  }
+
+  remember<T>(refs: RefSnapshot, key: string, value: T): T {
+    let m = this.derived.get(refs)
+    if (!m) this.derived.set(refs, (m = new Map()))
+    if (m.size >= 1024) m.clear()
+    m.set(key, value)
+    return value
   }
 
   /** Resolves a revision or throws RevisionNotFound (spec 1.5). */

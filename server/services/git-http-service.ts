@@ -191,6 +191,7 @@ export class GitHttpService {
         if (session?.approved) {
           // Before the response ends, so a client that saw its push succeed sees it everywhere.
           this.repos.touch(repo.id)
+          this.store.refsMoved(repo.id)
           this.store.wrote(repo.id)
           await this.options.afterPush?.(repo).catch((err: unknown) => this.log.warn({ err, repoId: repo.id }, 'after-push work failed'))
         }

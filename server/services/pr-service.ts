@@ -1,7 +1,7 @@
 import type { DiscussionRow, DiscussionsRepo, EventRow, ListFilter } from '../../storage/db/discussions-repo.js'
 import type { RepoRow } from '../../storage/db/repos-repo.js'
 import type { GitRepo } from '../../storage/git/git-repo.js'
-import { casDeleteRef, casRef, RefConflictError } from '../../storage/git/ref-cas.js'
+import { RefConflictError } from '../../storage/git/ref-cas.js'
 import type { RepoStore } from '../../storage/git/repo-store.js'
 import { TreeEditor } from '../../storage/git/tree-edit.js'
 import { errors } from '../errors.js'
@@ -43,13 +43,13 @@ export class PrService {
       for (let attempt = 0, num = this.discussions.peekNext(repo.id); attempt < 20; attempt++, num = Math.max(num + 1, this.discussions.peekNext(repo.id))) {
         const ref = `refs/pr/${num}`
         try {
-          await casRef(git.gitdir, ref, null, target)
+          await git.setRef(ref, null, target)
         } catch (err) {
           if (err instanceof RefConflictError) continue
           throw err
         }
         if (!this.discussions.create({ repo_id: repo.id, num, title, is_pr: 1, status: 'open', author, target_branch: `refs/heads/${base}` })) {
-          await casDeleteRef(git.gitdir, ref, target)
+          await git.deleteRef(ref, target)
           continue
         }
         if (description) this.discussions.addEvent(repo.id, num, 'comment', author, comment(description))
@@ -121,7 +121,7 @@ export class PrService {
       }
       if (next !== targetHead) {
         try {
-          await casRef(git.gitdir, targetRef, targetHead, next)
+          await git.setRef(targetRef, targetHead, next)
         } catch (err) {
           if (err instanceof RefConflictError) throw errors.conflict('The target branch moved during the merge; try again')
           throw err

@@ -1,6 +1,6 @@
 import type { RepoRow } from '../../storage/db/repos-repo.js'
 import { validRefName, type GitRepo } from '../../storage/git/git-repo.js'
-import { casDeleteRef, casRef, RefConflictError } from '../../storage/git/ref-cas.js'
+import { RefConflictError } from '../../storage/git/ref-cas.js'
 import type { RepoStore } from '../../storage/git/repo-store.js'
 import { errors } from '../errors.js'
 import type { ContentService } from './content-service.js'
@@ -142,7 +142,7 @@ export class RefsService {
       const current = await git.readRef(ref)
       if (!current) throw errors.revisionNotFound(asGiven)
       try {
-        await casDeleteRef(git.gitdir, ref, current)
+        await git.deleteRef(ref, current)
       } catch (err) {
         if (err instanceof RefConflictError) throw errors.conflict(`${ref} was updated concurrently; try again`)
         throw err
@@ -152,7 +152,7 @@ export class RefsService {
 
   private async cas(git: GitRepo, ref: string, expected: string | null, next: string): Promise<void> {
     try {
-      await casRef(git.gitdir, ref, expected, next)
+      await git.setRef(ref, expected, next)
     } catch (err) {
       if (err instanceof RefConflictError) throw errors.conflict(`${ref} was updated concurrently; try again`)
       throw err

@@ -2,7 +2,6 @@ import { newId } from '../../storage/db/ids.js'
 import { RepoExistsError, type ReposRepo, type RepoRow, type RepoType } from '../../storage/db/repos-repo.js'
 import type { UsersRepo } from '../../storage/db/users-repo.js'
 import { DEFAULT_GITATTRIBUTES } from '../../storage/formats/gitattributes.js'
-import { casRef } from '../../storage/git/ref-cas.js'
 import type { RepoStore } from '../../storage/git/repo-store.js'
 import { authorize, can, canCreateIn, checkCaller, requireUser, type Action, type Actor } from '../auth/access.js'
 import { errors, RepoMovedError } from '../errors.js'
@@ -84,7 +83,7 @@ export class RepoService {
         message: 'initial commit',
         author: authorOf(user.name, this.publicUrl()),
       })
-      await casRef(git.gitdir, 'refs/heads/main', null, commit)
+      await git.setRef('refs/heads/main', null, commit)
     })
     let row: RepoRow
     try {

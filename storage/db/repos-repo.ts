@@ -24,6 +24,8 @@ export interface RepoRow {
   pipeline_tag: string | null
   library_name: string | null
   used_storage: number
+  /** Bumped on every ref change (migration 0005); never read. */
+  refs_epoch: number
 }
 
 /** What the indexer derives from the default branch's head. */
@@ -48,6 +50,7 @@ export class ReposRepo {
   private readonly insert
   private readonly remove_
   private readonly touch_
+  private readonly refsMoved_
   private readonly tags_
   private readonly tagsMany
   private readonly download_
@@ -67,6 +70,7 @@ export class ReposRepo {
     )
     this.remove_ = db.prepare('DELETE FROM repos WHERE id = ?')
     this.touch_ = db.prepare('UPDATE repos SET last_modified = ? WHERE id = ?')
+    this.refsMoved_ = db.prepare('UPDATE repos SET refs_epoch = refs_epoch + 1 WHERE id = ?')
     this.tags_ = db.prepare<[string], { tag: string }>('SELECT tag FROM repo_tags WHERE repo_id = ? ORDER BY tag')
     this.tagsMany = db.prepare<[string], { repo_id: string; tag: string }>(
       'SELECT repo_id, tag FROM repo_tags WHERE repo_id IN (SELECT value FROM json_each(?)) ORDER BY repo_id, tag',
@@ -113,6 +117,7 @@ export class ReposRepo {
     if (version !== this.foundAt) {
       this.found.clear()
       this.foundAt = version
+      this.generation_++
     }
     const key = `${type}\0${namespace}\0${name}`
     let row = this.found.get(key)
@@ -167,6 +172,11 @@ export class ReposRepo {
   countInNamespace(namespace: string): number {
     this.inNamespace_ ??= this.db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM repos WHERE namespace = ?')
     return this.inNamespace_.get(namespace)!.n
+  }
+
+  /** Records that refs of the repo moved: other processes see it as a new database version. */
+  refsMoved(id: string): void {
+    this.refsMoved_.run(id)
   }
 
   touch(id: string, when = nowIso()): void {
@@ -224,6 +234,15 @@ export class ReposRepo {
   private totalChanges_: Database.Statement | null = null
   private readonly found = new Map<string, RepoRow | null>()
   private foundAt = ''
+  private generation_ = 0
+
+  /**
+   * Changes whenever `find` sees a new database version: a stamp for what may be reused until
+   * then (GitRepo.sharedRefs). Requests look their repo up first, so it is as fresh as the request.
+   */
+  get generation(): number {
+    return this.generation_
+  }
 
   /**
    * Changes whenever a change to the database commits, from this connection or any other (other

@@ -1,6 +1,7 @@
 import git from 'isomorphic-git'
 import { atomicFs } from './atomic-fs.js'
 import { RefSnapshot, RefValues } from './ref-snapshot.js'
+import { casDeleteRef, casRef } from './ref-cas.js'
 
 export interface TreeEntry {
   mode: string
@@ -43,12 +44,22 @@ export function isNotFound(err: unknown): boolean {
  * One bare repository. The only importer of isomorphic-git, with one long-lived object cache per
  * repository (without it every read reloads and re-verifies whole packs) and the atomic fs client.
  */
+/** Longest a shared view of the refs is trusted without a stamp change (see `sharedRefs`). */
+const SHARED_REFS_MAX_MS = 1000
+/** Ref files a shared view may remember before it is renewed (names come from URLs). */
+const SHARED_REFS_MAX_NAMES = 1024
+
 export class GitRepo {
   private cache: object = {}
   private readonly peeled = new Map<string, string>()
   private readonly refValues = new RefValues()
+  private shared: { refs: RefSnapshot; stamp: number; at: number } | null = null
 
-  constructor(readonly gitdir: string) {}
+  /** `onRefsMoved` runs after every ref change made through `setRef`/`deleteRef`. */
+  constructor(
+    readonly gitdir: string,
+    private readonly onRefsMoved: () => void = () => {},
+  ) {}
 
   private get base() {
     return { fs: atomicFs, gitdir: this.gitdir, cache: this.cache }
@@ -78,6 +89,41 @@ export class GitRepo {
   /** A view of the refs for one request: each ref file is looked at once (see RefSnapshot). */
   refs(): RefSnapshot {
     return new RefSnapshot(this.gitdir, this.refValues)
+  }
+
+  /**
+   * A view of the refs shared by every request that sees the same `stamp` (a value that changes
+   * whenever any process may have moved refs: the database version, which every ref change bumps;
+   * see `setRef`), so a hot read costs no syscall at all. Also renewed after SHARED_REFS_MAX_MS, so
+   * a ref changed behind hubd's back (git run by hand on the bare repo) shows within that time.
+   * @NOTE: resolve spent about a quarter of its CPU stat-ing three ref files per request
+   * (bench/README.md, metadata).
+   */
+  sharedRefs(stamp: number): RefSnapshot {
+    const now = Date.now()
+    const s = this.shared
+    if (s && s.stamp === stamp && now - s.at < SHARED_REFS_MAX_MS && s.refs.looked < SHARED_REFS_MAX_NAMES) return s.refs
+    const refs = this.refs()
+    this.shared = { refs, stamp, at: now }
+    return refs
+  }
+
+  /** Moves a ref if it still points at `expected` (null: absent) — RefConflictError otherwise. */
+  async setRef(ref: string, expected: string | null, next: string): Promise<void> {
+    await casRef(this.gitdir, ref, expected, next)
+    this.refsMoved()
+  }
+
+  /** Deletes a ref if it still points at `expected` — RefConflictError otherwise. */
+  async deleteRef(ref: string, expected: string): Promise<void> {
+    await casDeleteRef(this.gitdir, ref, expected)
+    this.refsMoved()
+  }
+
+  /** Refs moved (here or by a git process): drops the shared view, tells the owner. */
+  refsMoved(): void {
+    this.shared = null
+    this.onRefsMoved()
   }
 
   /** Reads a full ref name (`refs/heads/x`) to its target, without peeling. */

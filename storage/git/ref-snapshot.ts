@@ -28,7 +28,8 @@ const buf = Buffer.alloc(64)
  * @NOTE: resolving `main/d42/f0042.txt` asks whether `main/d42/f0042.txt` and `main/d42` are
  * branches or tags before reading `main` — twelve syscalls with plain reads; here three: one stat
  * of `refs/heads/main` (a file, so nothing below it is a loose ref), one of `refs/tags/main`, one
- * of `packed-refs`. Take a new snapshot per request: answers are as fresh as that request.
+ * of `packed-refs`. Answers are as fresh as the snapshot: take one per request, or share one
+ * while nothing can have moved a ref (GitRepo.sharedRefs).
  */
 export class RefSnapshot {
   private readonly stats = new Map<string, Stat>()
@@ -38,6 +39,11 @@ export class RefSnapshot {
     private readonly gitdir: string,
     private readonly values: RefValues,
   ) {}
+
+  /** Ref files looked at so far. */
+  get looked(): number {
+    return this.stats.size
+  }
 
   private stat(rel: string): Stat {
     let st = this.stats.get(rel)

@@ -13,6 +13,7 @@ export class RepoStore {
   private readonly open_ = new Map<string, GitRepo>()
   private readonly mutex = new KeyedMutex()
   private readonly writeListeners: ((id: string) => void)[] = []
+  private readonly refListeners: ((id: string) => void)[] = []
 
   constructor(private readonly root: string) {
     fs.mkdirSync(path.join(root, '.trash'), { recursive: true })
@@ -28,7 +29,9 @@ export class RepoStore {
     if (!repo) {
       // @NOTE: bounded so a server with many repos does not keep every object cache alive.
       if (this.open_.size >= 256) this.open_.delete(this.open_.keys().next().value!)
-      repo = new GitRepo(this.gitdir(id))
+      repo = new GitRepo(this.gitdir(id), () => {
+        for (const listener of this.refListeners) listener(id)
+      })
       this.open_.set(id, repo)
     }
     return repo
@@ -47,7 +50,22 @@ export class RepoStore {
     this.writeListeners.push(listener)
   }
 
-  /** Tells subscribers that refs of the repository moved (an API commit or a push). */
+  /**
+   * Subscribes to ref changes: every change made through GitRepo.setRef/deleteRef, and pushes
+   * (`refsMoved`). The context bumps the repo's `refs_epoch` row, which other processes see.
+   */
+  onRefsMoved(listener: (id: string) => void): void {
+    this.refListeners.push(listener)
+  }
+
+  /** Refs moved without GitRepo.setRef/deleteRef (git receive-pack): tells the subscribers of `onRefsMoved`. */
+  refsMoved(id: string): void {
+    const repo = this.open_.get(id)
+    if (repo) repo.refsMoved()
+    else for (const listener of this.refListeners) listener(id)
+  }
+
+  /** Tells subscribers of `onWrite` that the repository was written (an API commit or a push). */
   wrote(id: string): void {
     for (const listener of this.writeListeners) listener(id)
   }

@@ -31,7 +31,7 @@ export function commitsRoute(app: FastifyInstance, ctx: Context) {
       const repo = apiRepo(ctx, request, request.params, 'read')
       // js sends the revision raw (spec 1.4): all remaining segments form it.
       const rev = await decoding(() => revisionFrom(rawTail(request, 5)))
-      const { commit } = await ctx.content.resolve(repo, rev)
+      const { commit } = await ctx.content.resolve(repo, rev, ctx.content.refs(repo))
       const num = (v: unknown, fallback: number, max: number) => {
         if (v === undefined) return fallback
         if (typeof v !== 'string' || !/^\d{1,9}$/.test(v)) throw errors.badRequest('limit and p must be non-negative integers')

@@ -27,7 +27,7 @@ export function pathsInfoRoute(app: FastifyInstance, ctx: Context) {
     async (request) => {
       const repo = apiRepo(ctx, request, request.params, 'read')
       const rev = await decoding(() => revisionFrom(rawTail(request, 5)))
-      const { commit } = await ctx.content.resolve(repo, rev)
+      const { commit } = await ctx.content.resolve(repo, rev, ctx.content.refs(repo))
       const paths = Array.isArray(request.body.paths) ? request.body.paths : [request.body.paths]
       if (paths.length > 1000) throw errors.badRequest('At most 1000 paths per call')
       queryBool(request.body.expand) // @NOTE: lastCommit is optional even with expand (spec 4.4); not computed yet.

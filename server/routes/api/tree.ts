@@ -2,11 +2,10 @@ import type { FastifyInstance } from 'fastify'
 import type { Context } from '../../context.js'
 import { errors } from '../../errors.js'
 import { queryBool } from '../../protocol/query.js'
-import { revisionAndPath } from '../../protocol/url-path.js'
 import { TreeEntrySchema, toWireEntry } from '../../schemas/tree-entry.js'
 import { Type } from '@sinclair/typebox'
 import { decodeCursor, encodeCursor } from '../../protocol/cursor.js'
-import { ApiRepoParams, apiRepo, decoding, rawTail } from '../repo-params.js'
+import { ApiRepoParams, apiRepo, urlTarget } from '../repo-params.js'
 import { JSON_TYPE, nextLink, ResponseCache } from '../../services/response-cache.js'
 
 const PAGE = 1000
@@ -24,11 +23,7 @@ export function treeRoute(app: FastifyInstance, ctx: Context) {
     { schema: { params: ApiRepoParams, response: { 200: Type.Array(TreeEntrySchema) } } },
     async (request, reply) => {
       const repo = apiRepo(ctx, request, request.params, 'read')
-      const refs = ctx.content.refs(repo) // read once for parsing and resolving
-      const { rev, path } = await decoding(() =>
-        revisionAndPath(rawTail(request, 5), (name) => ctx.content.isRef(repo, name, refs)),
-      )
-      const { commit } = await ctx.content.resolve(repo, rev, refs)
+      const { commit, path } = await urlTarget(ctx, repo, request.url, 5)
       const cleanPath = path.replace(/\/+$/, '')
       const recursive = queryBool(request.query.recursive)
       const expand = queryBool(request.query.expand)
