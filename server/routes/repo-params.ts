@@ -54,8 +54,7 @@ export interface UrlTarget {
  * resolves the revision against the shared view of the refs, remembering the answer with that
  * view: as long as no ref moves, the same URL skips both (bench/README.md, metadata).
  */
-export async function urlTarget(ctx: Context, repo: RepoRow, url: string, skip: number): Promise<UrlTarget> {
-  const refs = ctx.content.refs(repo)
+export async function urlTarget(ctx: Context, repo: RepoRow, url: string, skip: number, refs = ctx.content.refs(repo)): Promise<UrlTarget> {
   const key = `target:${skip}:${url}`
   const known = ctx.content.remembered<UrlTarget>(refs, key)
   if (known) return known

@@ -60,7 +60,7 @@ interface FileAnswer {
  * next request for this URL skips all of it (bench/README.md, metadata).
  */
 async function locate(ctx: Context, repo: RepoRow, refs: RefSnapshot, kind: 'resolve' | 'raw', url: string, skip: number): Promise<FileAnswer> {
-  const { rev, path, commit } = await urlTarget(ctx, repo, url, skip)
+  const { rev, path, commit } = await urlTarget(ctx, repo, url, skip, refs)
   const entry = path === '' ? null : await ctx.content.entry(repo, commit, path)
   if (!entry || entry.type !== 'file') throw errors.entryNotFound(commit)
   const lfs = kind === 'resolve' ? entry.lfs : null

@@ -40,15 +40,15 @@ export function isNotFound(err: unknown): boolean {
   return code === 'NotFoundError' || code === 'ReadObjectFail' || code === 'AmbiguousError'
 }
 
-/**
- * One bare repository. The only importer of isomorphic-git, with one long-lived object cache per
- * repository (without it every read reloads and re-verifies whole packs) and the atomic fs client.
- */
 /** Longest a shared view of the refs is trusted without a stamp change (see `sharedRefs`). */
 const SHARED_REFS_MAX_MS = 1000
 /** Ref files a shared view may remember before it is renewed (names come from URLs). */
 const SHARED_REFS_MAX_NAMES = 1024
 
+/**
+ * One bare repository. The only importer of isomorphic-git, with one long-lived object cache per
+ * repository (without it every read reloads and re-verifies whole packs) and the atomic fs client.
+ */
 export class GitRepo {
   private cache: object = {}
   private readonly peeled = new Map<string, string>()

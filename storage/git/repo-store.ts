@@ -29,9 +29,7 @@ export class RepoStore {
     if (!repo) {
       // @NOTE: bounded so a server with many repos does not keep every object cache alive.
       if (this.open_.size >= 256) this.open_.delete(this.open_.keys().next().value!)
-      repo = new GitRepo(this.gitdir(id), () => {
-        for (const listener of this.refListeners) listener(id)
-      })
+      repo = new GitRepo(this.gitdir(id), () => this.notifyRefsMoved(id))
       this.open_.set(id, repo)
     }
     return repo
@@ -61,8 +59,12 @@ export class RepoStore {
   /** Refs moved without GitRepo.setRef/deleteRef (git receive-pack): tells the subscribers of `onRefsMoved`. */
   refsMoved(id: string): void {
     const repo = this.open_.get(id)
-    if (repo) repo.refsMoved()
-    else for (const listener of this.refListeners) listener(id)
+    if (repo) repo.refsMoved() // drops its shared view, then notifies
+    else this.notifyRefsMoved(id)
+  }
+
+  private notifyRefsMoved(id: string): void {
+    for (const listener of this.refListeners) listener(id)
   }
 
   /** Tells subscribers of `onWrite` that the repository was written (an API commit or a push). */
