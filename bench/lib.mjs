@@ -8,6 +8,7 @@ import http from 'node:http'
 import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import zlib from 'node:zlib'
 
 export const HOST = '127.0.0.1'
 export const TOKEN = 'hf_benchadmintoken12345'
@@ -158,7 +159,12 @@ export function request(port, method, urlPath, { headers = {}, body = null, time
     const req = http.request({ host: HOST, port, method, path: urlPath, headers, agent, timeout: timeoutMs }, (res) => {
       const chunks = []
       res.on('data', (c) => chunks.push(c))
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }))
+      res.on('end', () => {
+        // Asked-for gzip comes back decoded, as clients see it.
+        const raw = Buffer.concat(chunks)
+        const body = res.headers['content-encoding'] === 'gzip' ? zlib.gunzipSync(raw) : raw
+        resolve({ status: res.statusCode, headers: res.headers, body: body.toString('utf8') })
+      })
       res.on('error', reject)
     })
     req.on('timeout', () => req.destroy(new Error(`${method} ${urlPath}: timed out`)))

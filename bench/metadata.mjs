@@ -12,12 +12,14 @@
 //   (first page), commits (first page), and two /api/models?search= listings.
 // GET loads use wrk (apt: `apt-get install -y wrk`). wrk cannot send HEAD (it waits for the body a
 // HEAD answer announces but never sends), so HEAD loads use ab (apt: apache2-utils), against hello's
-// HEAD too. Prints req/s and p99 per endpoint (median of the runs) and checks the targets: resolve
+// HEAD too. GET loads send `Accept-Encoding: gzip, deflate`, as requests, httpx and undici's fetch
+// do (so hubd may answer big JSON gzipped); repo info is also measured without it, for reference.
+// Prints req/s and p99 per endpoint (median of the runs) and checks the targets: resolve
 // ≥ 0.5× hello's req/s with p99 < 10 ms, every other endpoint p99 < 20 ms.
 //
 // Usage: node bench/metadata.mjs [--runs n (5)] [--duration s (10)] [--connections n (50)] [--threads n (2)]
 //          [--repos n (10000)] [--commits n (1000)] [--concurrency n (8)] [--data dir] [--json file]
-//          [--hubd label=path/to/dist/server/main.js]...
+//          [--accept-encoding value ('gzip, deflate'; '' sends none)] [--hubd label=path/to/dist/server/main.js]...
 //   Requires `npm run build` first. Everything lives in a fresh folder under /tmp, removed at the
 //   end; with --data DIR the built data is kept in DIR and reused by later runs with the same sizes.
 //   Talks to 127.0.0.1 only; every load is bounded by --duration.
@@ -79,6 +81,7 @@ function parseArgs(argv) {
     repos: 10_000,
     commits: 1000,
     concurrency: 8,
+    acceptEncoding: 'gzip, deflate',
     data: null,
     json: null,
     hubd: [],
@@ -97,6 +100,7 @@ function parseArgs(argv) {
       opts[ints[a]] = n
     } else if (a === '--data') opts.data = path.resolve(val())
     else if (a === '--json') opts.json = val()
+    else if (a === '--accept-encoding') opts.acceptEncoding = val()
     else if (a === '--hubd') {
       const m = /^([\w.-]+)=(.+)$/.exec(val())
       if (!m) throw new Error('--hubd takes label=path/to/dist/server/main.js')
@@ -106,6 +110,7 @@ function parseArgs(argv) {
         'usage: node bench/metadata.mjs [--runs n (5)] [--duration s (10)] [--connections n (50)] [--threads n (2)]\n' +
           '                               [--repos n (10000)] [--commits n (1000)] [--concurrency n (8)]\n' +
           '                               [--data dir (keep/reuse the built data)] [--json out.json]\n' +
+          "                               [--accept-encoding value ('gzip, deflate'; '' sends none)]\n" +
           '                               [--hubd label=path/to/main.js]...  (several: compare builds, interleaved)\n',
       )
       process.exit(0)
@@ -279,18 +284,14 @@ function endpoints() {
   const resolveTarget = { ratio: 0.5, p99: 10 }
   const p99 = { p99: 20 }
   const count = (n) => (r) => json(r).length === n || `${json(r).length} entries, expected ${n}`
+  const siblings = (r) => json(r).siblings?.length === FILES + 1 || `${json(r).siblings?.length} siblings`
   return [
     { key: 'resolve', name: 'resolve, HEAD', method: 'HEAD', path: resolvePath, target: resolveTarget, check: resolveCheck },
-    // wrk cannot send HEAD; a GET of the same small file does strictly more work (it also sends the blob).
-    { key: 'resolveGet', name: 'resolve, GET (8-byte file)', method: 'GET', path: resolvePath, target: resolveTarget, check: resolveCheck },
-    {
-      key: 'info',
-      name: 'repo info (10,001 siblings)',
-      method: 'GET',
-      path: `/api/models/${repo}`,
-      target: p99,
-      check: (r) => json(r).siblings?.length === FILES + 1 || `${json(r).siblings?.length} siblings`,
-    },
+    // For reference (the issue's target is HEAD's): a GET of the same small file, which also sends the blob.
+    { key: 'resolveGet', name: 'resolve, GET (8-byte file)', method: 'GET', path: resolvePath, check: resolveCheck },
+    { key: 'info', name: 'repo info (10,001 siblings)', method: 'GET', path: `/api/models/${repo}`, target: p99, check: siblings },
+    // For reference (no target): the same without Accept-Encoding, as wrk sends by default.
+    { key: 'infoPlain', name: 'repo info, no Accept-Encoding', method: 'GET', path: `/api/models/${repo}`, acceptEncoding: '', check: siblings },
     { key: 'treeDir', name: 'tree, one folder (100)', method: 'GET', path: `/api/models/${repo}/tree/main/d42`, target: p99, check: count(FILES / FOLDERS) },
     {
       key: 'treeRec',
@@ -343,8 +344,9 @@ async function runTool(cmd, args, seconds) {
 }
 
 /** One bounded GET load with wrk; resolves { rps, p50, p99, max (ms), errors, bytesPerReq }. */
-async function wrkLoad(url, opts, seconds) {
+async function wrkLoad(url, opts, seconds, acceptEncoding) {
   const args = ['-t', String(opts.threads), '-c', String(opts.connections), '-d', `${seconds}s`, '--timeout', '5s', '-s', opts.wrkScript, url]
+  if (acceptEncoding) args.unshift('-H', `Accept-Encoding: ${acceptEncoding}`)
   const out = await runTool('wrk', args, seconds)
   const m = /WRKJSON (\{.*\})/.exec(out)
   if (!m) throw new Error(`wrk printed no summary: ${out}`)
@@ -458,7 +460,7 @@ async function main() {
   // What one run measures, in order. Each hubd endpoint names the hello load it is compared with
   // (same tool, same method); the pairs sit next to each other in every run, whichever the direction.
   const helloUrl = `http://${HOST}:${hello.port}/hello`
-  const helloGet = { id: 'hello/GET', pid: hello.child.pid, server: 'hello', key: 'hello', method: 'GET', name: 'Fastify hello JSON, GET (wrk)', url: helloUrl }
+  const helloGet = { id: 'hello/GET', pid: hello.child.pid, server: 'hello', key: 'hello', method: 'GET', name: 'Fastify hello JSON, GET (wrk)', url: helloUrl, acceptEncoding: opts.acceptEncoding }
   const helloHead = { id: 'hello/HEAD', pid: hello.child.pid, server: 'hello', key: 'hello', method: 'HEAD', name: 'Fastify hello JSON, HEAD (ab)', url: helloUrl }
   const loads = []
   if (abVersion) loads.push(helloHead)
@@ -466,7 +468,8 @@ async function main() {
     for (const e of eps) {
       if (e.method === 'HEAD' && !abVersion) continue
       const baseline = e.method === 'HEAD' ? helloHead : helloGet
-      loads.push({ id: `${s.label}/${e.key}`, pid: s.child.pid, server: s.label, key: e.key, method: e.method, name: e.name, url: `http://${HOST}:${s.port}${e.path}`, baseline, target: e.target })
+      const acceptEncoding = e.acceptEncoding ?? opts.acceptEncoding
+      loads.push({ id: `${s.label}/${e.key}`, pid: s.child.pid, server: s.label, key: e.key, method: e.method, name: e.name, url: `http://${HOST}:${s.port}${e.path}`, baseline, target: e.target, acceptEncoding })
       if (e.key === 'resolveGet' && s === servers[0]) loads.push(helloGet)
     }
   }
@@ -475,7 +478,7 @@ async function main() {
   const measure = async (l, seconds) => {
     const cpu0 = cpuSeconds(l.pid)
     const rss = rssSampler(l.pid)
-    const r = await (l.method === 'HEAD' ? abLoad(l.url, opts, seconds) : wrkLoad(l.url, opts, seconds))
+    const r = await (l.method === 'HEAD' ? abLoad(l.url, opts, seconds) : wrkLoad(l.url, opts, seconds, l.acceptEncoding))
     r.cpuUsPerReq = r.requests ? ((cpuSeconds(l.pid) - cpu0) / r.requests) * 1e6 : NaN
     r.rssMax = rss().max
     return r
@@ -489,6 +492,19 @@ async function main() {
     await measure(l, warm)
   }
   log(`warmed up (${warm} s per load)`)
+  // The answers again, as the loads ask for them (gzip copies are made on first demand).
+  const encoded = []
+  for (const s of servers) {
+    for (const e of eps) {
+      const enc = e.acceptEncoding ?? opts.acceptEncoding
+      if (e.method !== 'GET' || !enc) continue
+      const r = await ok(s.port, e.method, e.path, { headers: { 'accept-encoding': enc } })
+      const verdict = e.check(r, opts)
+      if (verdict !== true) throw new Error(`${s.label} ${e.method} ${e.path} (Accept-Encoding: ${enc}): unexpected answer: ${verdict}`)
+      if (r.headers['content-encoding']) encoded.push(`${e.key} ${r.headers['content-encoding']}`)
+    }
+  }
+  log(`answers with Accept-Encoding: ${opts.acceptEncoding || '(none)'} check out; encoded: ${encoded.join(', ') || 'none'}`)
 
   /** results[load id] = [per-run result] */
   const results = {}
@@ -545,7 +561,8 @@ async function main() {
   out.push(`${wrkVersion} · ${abVersion ?? 'ab missing: no HEAD load'}`)
   out.push(`load average at the end: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} (other processes share the machine)`)
   out.push(
-    `${opts.connections} connections (wrk -t${opts.threads}; ab -k), ${opts.duration} s per load, anonymous, 127.0.0.1; ` +
+    `${opts.connections} connections (wrk -t${opts.threads}; ab -k), ${opts.duration} s per load, anonymous, 127.0.0.1, ` +
+      `GETs with Accept-Encoding: ${opts.acceptEncoding || '(none)'} unless said; ` +
       `median of ${opts.runs} interleaved run(s) after ${warm} s warm-up per load; ` +
       `${opts.repos} repos, big repo ${FILES} files / ${FOLDERS} folders / ${opts.commits} commits`,
   )

@@ -6,13 +6,21 @@
  * milliseconds to build and serialize each time; bench/metadata.mjs.) Bodies are shared: never
  * modify one.
  */
+export interface CachedBody<M = unknown> {
+  body: Buffer
+  meta: M
+  /** The body gzipped, once some client asked for it (server/routes/send-json.ts); not counted. */
+  gzip?: Buffer
+  gzipping?: boolean
+}
+
 export class ResponseCache<M = null> {
-  private readonly map = new Map<string, { body: Buffer; meta: M }>()
+  private readonly map = new Map<string, CachedBody<M>>()
   private bytes = 0
 
   constructor(private readonly maxBytes: number) {}
 
-  get(key: string): { body: Buffer; meta: M } | undefined {
+  get(key: string): CachedBody<M> | undefined {
     const hit = this.map.get(key)
     if (hit) {
       this.map.delete(key)
@@ -21,20 +29,23 @@ export class ResponseCache<M = null> {
     return hit
   }
 
-  set(key: string, body: Buffer, meta: M): void {
-    if (body.byteLength > this.maxBytes / 4) return // one huge answer must not flush everything else
+  /** Stores a body (unless it is too big to keep) and returns its entry either way. */
+  set(key: string, body: Buffer, meta: M): CachedBody<M> {
+    const entry: CachedBody<M> = { body, meta }
+    if (body.byteLength > this.maxBytes / 4) return entry // one huge answer must not flush everything else
     const old = this.map.get(key)
     if (old) {
       this.bytes -= old.body.byteLength
       this.map.delete(key)
     }
-    this.map.set(key, { body, meta })
+    this.map.set(key, entry)
     this.bytes += body.byteLength
     for (const [k, v] of this.map) {
       if (this.bytes <= this.maxBytes) break
       this.map.delete(k)
       this.bytes -= v.body.byteLength
     }
+    return entry
   }
 }
 

@@ -57,16 +57,21 @@ t.test('ref changes through one server show at once on another that has the answ
     t.equal((await look(b.url, 'v1')).code, 'RevisionNotFound', 'no tag v1 yet')
   }
 
-  // Tree, commits and paths-info share the view of the refs too.
+  // Tree, commits, paths-info and repo info share the view of the refs too.
   const tree = async (base: string) => ((await (await fetch(`${base}/api/${repo}/tree/main`)).json()) as { path: string }[]).map((e) => e.path)
   const headOf = async (base: string) => ((await (await fetch(`${base}/api/${repo}/commits/main`)).json()) as { id: string }[])[0]!.id
   const oidOf = async (base: string) => {
     const res = await fetch(`${base}/api/${repo}/paths-info/main`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ paths: ['a.txt'] }) })
     return ((await res.json()) as { oid: string }[])[0]!.oid
   }
+  const infoOf = async (base: string) => {
+    const info = (await (await fetch(`${base}/api/${repo}`)).json()) as { sha: string; siblings: { rfilename: string }[] }
+    return { sha: info.sha, files: info.siblings.map((s) => s.rfilename) }
+  }
   for (let i = 0; i < 2; i++) {
     t.same(await tree(b.url), ['.gitattributes', 'a.txt'])
     t.equal(await headOf(b.url), v1)
+    t.same(await infoOf(b.url), { sha: v1, files: ['.gitattributes', 'a.txt'] })
   }
   const oid1 = await oidOf(b.url)
 
@@ -74,6 +79,7 @@ t.test('ref changes through one server show at once on another that has the answ
   const v2 = await commitOf(await commitLines(a, repo, 'main', [header('v2'), put('a.txt', 'two'), put('b.txt', 'bee')]))
   t.same(await tree(b.url), ['.gitattributes', 'a.txt', 'b.txt'], 'tree on b follows')
   t.equal(await headOf(b.url), v2, 'commits on b follow')
+  t.same(await infoOf(b.url), { sha: v2, files: ['.gitattributes', 'a.txt', 'b.txt'] }, 'repo info on b follows')
   t.not(await oidOf(b.url), oid1, 'paths-info on b follows')
   t.same(await look(b.url, 'main'), { status: 200, commit: v2, body: 'two', code: null }, 'commit seen by the other server')
   t.same(await look(b.url, 'main', 'HEAD'), { status: 200, commit: v2, body: '', code: null })

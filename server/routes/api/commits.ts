@@ -6,7 +6,15 @@ import { queryList } from '../../protocol/query.js'
 import { revisionFrom } from '../../protocol/url-path.js'
 import { escapeHtml } from '../../services/pr-service.js'
 import { ApiRepoParams, apiRepo, decoding, rawTail } from '../repo-params.js'
-import { JSON_TYPE, nextLink, ResponseCache } from '../../services/response-cache.js'
+import { nextLink, ResponseCache, type CachedBody } from '../../services/response-cache.js'
+import { sendCachedJson } from '../send-json.js'
+
+/** One page as sent: the cached body, X-Total-Count and the next page's Link (or none). */
+interface CommitsAnswer {
+  entry: CachedBody<number>
+  total: string
+  link: string | null
+}
 
 const Commit = Type.Object({
   id: Type.String(),
@@ -29,9 +37,14 @@ export function commitsRoute(app: FastifyInstance, ctx: Context) {
     { schema: { params: ApiRepoParams, response: { 200: Type.Array(Commit) } } },
     async (request, reply) => {
       const repo = apiRepo(ctx, request, request.params, 'read')
+      const refs = ctx.content.refs(repo)
+      // The answer to a URL holds as long as this view of the refs (ContentService.remember).
+      const memoKey = `commits:${request.url}`
+      const known = ctx.content.remembered<CommitsAnswer>(refs, memoKey)
+      if (known) return sendCommits(known)
       // js sends the revision raw (spec 1.4): all remaining segments form it.
       const rev = await decoding(() => revisionFrom(rawTail(request, 5)))
-      const { commit } = await ctx.content.resolve(repo, rev, ctx.content.refs(repo))
+      const { commit } = await ctx.content.resolve(repo, rev, refs)
       const num = (v: unknown, fallback: number, max: number) => {
         if (v === undefined) return fallback
         if (typeof v !== 'string' || !/^\d{1,9}$/.test(v)) throw errors.badRequest('limit and p must be non-negative integers')
@@ -58,15 +71,16 @@ export function commitsRoute(app: FastifyInstance, ctx: Context) {
             ...(formatted ? { formatted: { title: escapeHtml(title), message: escapeHtml(message) } } : {}),
           }
         })
-        hit = { body: Buffer.from(reply.serialize(wire) as string), meta: total }
-        pages.set(key, hit.body, hit.meta)
+        hit = pages.set(key, Buffer.from(reply.serialize(wire) as string), total)
       }
-      const total = hit.meta
-      reply.header('X-Total-Count', String(total))
-      if ((page + 1) * limit < total) {
-        reply.header('Link', nextLink(ctx.publicUrl(), request.url, 'p', String(page + 1)))
+      const link = (page + 1) * limit < hit.meta ? nextLink(ctx.publicUrl(), request.url, 'p', String(page + 1)) : null
+      return sendCommits(ctx.content.remember<CommitsAnswer>(refs, memoKey, { entry: hit, total: String(hit.meta), link }))
+
+      function sendCommits(answer: CommitsAnswer) {
+        reply.header('X-Total-Count', answer.total)
+        if (answer.link !== null) reply.header('Link', answer.link)
+        return sendCachedJson(request, reply, answer.entry)
       }
-      return reply.type(JSON_TYPE).send(hit.body)
     },
   )
 }

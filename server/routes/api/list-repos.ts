@@ -5,7 +5,8 @@ import { HubError } from '../../errors.js'
 import { queryList } from '../../protocol/query.js'
 import { typeFromSegment } from '../../protocol/repo-id.js'
 import { RepoInfoSchema, repoInfoJson } from '../../schemas/repo-info.js'
-import { JSON_TYPE, ResponseCache } from '../../services/response-cache.js'
+import { ResponseCache } from '../../services/response-cache.js'
+import { sendCachedJson } from '../send-json.js'
 import { checkCaller } from '../../auth/access.js'
 
 const Params = Type.Object({ types: Type.String() })
@@ -61,15 +62,14 @@ export function listReposRoute(app: FastifyInstance, ctx: Context) {
             usedStorage: r.used_storage,
           }),
         )
-        hit = { body: Buffer.from(reply.serialize(wire) as string), meta: next }
-        pages.set(key, hit.body, hit.meta)
+        hit = pages.set(key, Buffer.from(reply.serialize(wire) as string), next)
       }
       if (hit.meta) {
         const url = new URL(request.url, 'http://x')
         url.searchParams.set('cursor', hit.meta)
         reply.header('Link', `<${ctx.publicUrl()}${url.pathname}${url.search}>; rel="next"`)
       }
-      return reply.type(JSON_TYPE).send(hit.body)
+      return sendCachedJson(request, reply, hit)
     },
   )
 }

@@ -4,10 +4,18 @@ import { queryBool } from '../../protocol/query.js'
 import { revisionFrom } from '../../protocol/url-path.js'
 import { RepoInfoSchema, repoInfoJson } from '../../schemas/repo-info.js'
 import { ApiRepoParams, apiRepo, decoding, rawTail } from '../repo-params.js'
-import { JSON_TYPE, ResponseCache } from '../../services/response-cache.js'
+import { ResponseCache, type CachedBody } from '../../services/response-cache.js'
+import type { RepoRow } from '../../../storage/db/repos-repo.js'
+import { sendCachedJson } from '../send-json.js'
 
 const SIBLINGS = Buffer.from(',"siblings":')
 const CLOSE = Buffer.from('}')
+
+/** A whole answer, remembered with the view of the refs and the row it was built from. */
+interface InfoAnswer {
+  row: RepoRow
+  entry: CachedBody<string>
+}
 
 /**
  * GET /api/{types}/{repo} and …/revision/{rev} (spec 3.5). `siblings` is always complete (py0
@@ -29,6 +37,11 @@ export function repoInfoRoute(app: FastifyInstance, ctx: Context) {
     // Re-index on the way if the default branch moved behind our back (a push, another process).
     const found = apiRepo(ctx, request, request.params, 'read')
     const refs = ctx.content.refs(found) // read once for re-indexing and resolving
+    // While neither the row (downloads, likes, visibility…: a new object per database version)
+    // nor the view of the refs changed, the same URL gets the same answer.
+    const memoKey = `info:${request.url}`
+    const known = ctx.content.remembered<InfoAnswer>(refs, memoKey)
+    if (known?.row === found) return sendCachedJson(request, reply, known.entry)
     const repo = await ctx.indexer.refresh(found, refs)
     const rev = request.params['*'] === undefined ? '' : await decoding(() => revisionFrom(rawTail(request, 5)))
     const { commit } = await ctx.content.resolve(repo, rev, refs)
@@ -40,7 +53,7 @@ export function repoInfoRoute(app: FastifyInstance, ctx: Context) {
     const rest = (reply.serialize(repoInfoJson(repo, facts)) as string).slice(0, -1)
     const key = `${repo.id}\0${commit}\0${blobs ? 1 : 0}`
     const hit = answers.get(key)
-    if (hit?.meta === rest) return reply.type(JSON_TYPE).send(hit.body)
+    if (hit?.meta === rest) return sendCachedJson(request, reply, ctx.content.remember<InfoAnswer>(refs, memoKey, { row: found, entry: hit }).entry)
     let siblings: Buffer
     if (hit) siblings = hit.body.subarray(Buffer.byteLength(hit.meta) + SIBLINGS.length, -CLOSE.length)
     else {
@@ -48,8 +61,8 @@ export function repoInfoRoute(app: FastifyInstance, ctx: Context) {
       siblings = Buffer.from(JSON.stringify(repoInfoJson(repo, facts, { files, blobs }).siblings))
     }
     const body = Buffer.concat([Buffer.from(rest), SIBLINGS, siblings, CLOSE])
-    answers.set(key, body, rest)
-    return reply.type(JSON_TYPE).send(body)
+    const entry = answers.set(key, body, rest)
+    return sendCachedJson(request, reply, ctx.content.remember<InfoAnswer>(refs, memoKey, { row: found, entry }).entry)
   }
   const schema = { params: ApiRepoParams, response: { 200: RepoInfoSchema } }
   app.get('/api/:types/:ns/:name', { schema }, handler)

@@ -6,7 +6,8 @@ import { TreeEntrySchema, toWireEntry } from '../../schemas/tree-entry.js'
 import { Type } from '@sinclair/typebox'
 import { decodeCursor, encodeCursor } from '../../protocol/cursor.js'
 import { ApiRepoParams, apiRepo, urlTarget } from '../repo-params.js'
-import { JSON_TYPE, nextLink, ResponseCache } from '../../services/response-cache.js'
+import { nextLink, ResponseCache } from '../../services/response-cache.js'
+import { sendCachedJson } from '../send-json.js'
 
 const PAGE = 1000
 const PAGE_EXPANDED = 50
@@ -43,13 +44,12 @@ export function treeRoute(app: FastifyInstance, ctx: Context) {
         }
         const page = entries.slice(start, start + limit)
         const next = start + limit < entries.length ? encodeCursor(page[page.length - 1]!.path) : null
-        hit = { body: Buffer.from(reply.serialize(page.map((e) => toWireEntry(e, xetHashOf))) as string), meta: next }
-        pages.set(key, hit.body, hit.meta)
+        hit = pages.set(key, Buffer.from(reply.serialize(page.map((e) => toWireEntry(e, xetHashOf))) as string), next)
       }
       if (hit.meta !== null) {
         reply.header('Link', nextLink(ctx.publicUrl(), request.url, 'cursor', hit.meta))
       }
-      return reply.type(JSON_TYPE).send(hit.body)
+      return sendCachedJson(request, reply, hit)
     },
   )
 }
