@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from './config.js'
 import { HubError } from './errors.js'
 import { projectRoot } from './project-root.js'
-import { openDb } from '../storage/db/open.js'
+import { closeDb, openDb } from '../storage/db/open.js'
 import { UsersRepo } from '../storage/db/users-repo.js'
 import { ReposRepo } from '../storage/db/repos-repo.js'
 import { AdminService } from './services/admin-service.js'
@@ -130,7 +130,7 @@ function main(): number {
     }
     throw err
   } finally {
-    db?.close()
+    if (db) closeDb(db)
   }
 }
 

@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { Config } from './config.js'
-import { openDb, type Db } from '../storage/db/open.js'
+import { closeDb, openDb, type Db } from '../storage/db/open.js'
 import { UsersRepo } from '../storage/db/users-repo.js'
 import { ReposRepo } from '../storage/db/repos-repo.js'
 import { LfsRepo } from '../storage/db/lfs-repo.js'
@@ -142,7 +142,7 @@ export async function createContext(config: Config): Promise<Context> {
     },
     close() {
       downloads.close()
-      db.close()
+      closeDb(db)
     },
   }
 }

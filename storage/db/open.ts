@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3'
+import { dataVersionOf } from './data-version.js'
 import { migrate } from './migrate.js'
 
 export type Db = Database.Database
@@ -15,4 +16,10 @@ export function openDb(file: string, migrationsDir: string): Db {
   db.pragma('busy_timeout = 5000')
   migrate(db, migrationsDir)
   return db
+}
+
+/** Closes the database and what watches it (data-version.ts). */
+export function closeDb(db: Db): void {
+  dataVersionOf(db).close()
+  db.close()
 }

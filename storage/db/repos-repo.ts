@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3'
 import type { Db } from './open.js'
 import { newId, nowIso } from './ids.js'
+import { dataVersionOf } from './data-version.js'
 
 export type RepoType = 'model' | 'dataset' | 'space'
 
@@ -230,8 +231,6 @@ export class ReposRepo {
     return this.redirect_.get(type, namespace, name)
   }
 
-  private dataVersion_: Database.Statement | null = null
-  private totalChanges_: Database.Statement | null = null
   private readonly found = new Map<string, RepoRow | null>()
   private foundAt = ''
   private generation_ = 0
@@ -246,13 +245,10 @@ export class ReposRepo {
 
   /**
    * Changes whenever a change to the database commits, from this connection or any other (other
-   * processes included): what is cached under it can never be stale. (Two statements: each
-   * is cheaper alone than the table-valued pragma joined with total_changes().)
+   * processes included): what is cached under it can never be stale (data-version.ts).
    */
   dataVersion(): string {
-    this.dataVersion_ ??= this.db.prepare('PRAGMA data_version').pluck()
-    this.totalChanges_ ??= this.db.prepare('SELECT total_changes()').pluck()
-    return `${this.dataVersion_.get() as number}.${this.totalChanges_.get() as number}`
+    return dataVersionOf(this.db).current()
   }
 
   /** One page of a listing, sorted, filtered and restricted to what the viewer may see. */

@@ -1,5 +1,6 @@
 import type { Db } from './open.js'
 import { newId, nowIso } from './ids.js'
+import { dataVersionOf } from './data-version.js'
 
 export type OrgRole = 'read' | 'write' | 'admin'
 export type TokenRole = 'read' | 'write'
@@ -64,8 +65,6 @@ export class UsersRepo {
   private readonly members_
   private readonly upsertMember
   private readonly deleteMember
-  private readonly dataVersion_
-  private readonly totalChanges_
 
   constructor(private readonly db: Db) {
     this.byName = db.prepare<[string], UserRow>('SELECT * FROM users WHERE name = ?')
@@ -99,8 +98,6 @@ export class UsersRepo {
        ON CONFLICT (org_id, user_id) DO UPDATE SET role = excluded.role`,
     )
     this.deleteMember = db.prepare('DELETE FROM org_members WHERE org_id = ? AND user_id = ?')
-    this.dataVersion_ = db.prepare('PRAGMA data_version').pluck()
-    this.totalChanges_ = db.prepare('SELECT total_changes()').pluck()
   }
 
   findByName(name: string): UserRow | undefined {
@@ -194,7 +191,7 @@ export class UsersRepo {
    * included): an identity cached under it is never stale.
    */
   dataVersion(): string {
-    return `${this.dataVersion_.get() as number}.${this.totalChanges_.get() as number}`
+    return dataVersionOf(this.db).current()
   }
 
   /** Runs `fn` in one immediate transaction (a check and the write it guards, atomically). */
