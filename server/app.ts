@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import type { DestinationStream } from 'pino'
 import type { Context } from './context.js'
 import type { Actor } from './auth/access.js'
@@ -40,6 +40,11 @@ const PREFLIGHT_HEADERS = {
 const ID_PREFIX = randomBytes(6).toString('hex')
 let lastId = 0
 
+/** What every answer carries, errors included: CORS for browsers and the request id. */
+function everyAnswer(reply: FastifyReply, requestId: string): void {
+  reply.header('Access-Control-Allow-Origin', '*').header('Access-Control-Expose-Headers', EXPOSED).header('X-Request-Id', requestId)
+}
+
 function stripBase(url: string, base: string): string {
   if (url === base || url.startsWith(`${base}/`) || url.startsWith(`${base}?`)) return url.slice(base.length) || '/'
   return url
@@ -66,7 +71,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
     // The router answers a malformed percent-encoding itself, before any hook or error handler;
     // keep that answer in the Hub's error format (spec 1.10) and with CORS, like every other.
     frameworkErrors: (err, request, reply) => {
-      reply.header('Access-Control-Allow-Origin', '*').header('Access-Control-Expose-Headers', EXPOSED).header('X-Request-Id', request.id)
+      everyAnswer(reply, request.id)
       return sendError(request, reply, errors.badRequest(err.message))
     },
   })
@@ -86,7 +91,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   // and copy cost about a quarter of a bare request (bench/metadata.mjs). A throw still becomes
   // the request's error.
   app.addHook('onRequest', (request, reply, done) => {
-    reply.header('Access-Control-Allow-Origin', '*').header('Access-Control-Expose-Headers', EXPOSED).header('X-Request-Id', request.id)
+    everyAnswer(reply, request.id)
     request.actor = ctx.auth.actorFor(request.headers.authorization)
     done()
   })
