@@ -1,11 +1,4 @@
-/**
- * Response bodies (serialized answers, small blobs), least recently used first out, bounded by
- * total bytes. For bytes that are pure functions of their key: keys must name everything a body
- * depends on (a commit or object id, a database version), so entries never need invalidating —
- * stale keys just age out. (Large metadata answers — 10,000 siblings, 1,000 tree entries — cost
- * milliseconds to build and serialize each time; bench/metadata.mjs.) Bodies are shared: never
- * modify one.
- */
+/** One cached answer: its bytes and what the route keeps beside them (a cursor, a count). */
 export interface CachedBody<M = unknown> {
   body: Buffer
   meta: M
@@ -14,6 +7,14 @@ export interface CachedBody<M = unknown> {
   gzipping?: boolean
 }
 
+/**
+ * Response bodies (serialized answers, small blobs), least recently used first out, bounded by
+ * total bytes. For bytes that are pure functions of their key: keys must name everything a body
+ * depends on (a commit or object id, a database version), so entries never need invalidating —
+ * stale keys just age out. (Large metadata answers — 10,000 siblings, 1,000 tree entries — cost
+ * milliseconds to build and serialize each time; bench/metadata.mjs.) Bodies are shared: never
+ * modify one.
+ */
 export class ResponseCache<M = null> {
   private readonly map = new Map<string, CachedBody<M>>()
   private bytes = 0

@@ -42,6 +42,8 @@ export function repoInfoRoute(app: FastifyInstance, ctx: Context) {
     const memoKey = `info:${request.url}`
     const known = ctx.content.remembered<InfoAnswer>(refs, memoKey)
     if (known?.row === found) return sendCachedJson(request, reply, known.entry)
+    const answer = (entry: CachedBody<string>) =>
+      sendCachedJson(request, reply, ctx.content.remember<InfoAnswer>(refs, memoKey, { row: found, entry }).entry)
     const repo = await ctx.indexer.refresh(found, refs)
     const rev = request.params['*'] === undefined ? '' : await decoding(() => revisionFrom(rawTail(request, 5)))
     const { commit } = await ctx.content.resolve(repo, rev, refs)
@@ -53,7 +55,7 @@ export function repoInfoRoute(app: FastifyInstance, ctx: Context) {
     const rest = (reply.serialize(repoInfoJson(repo, facts)) as string).slice(0, -1)
     const key = `${repo.id}\0${commit}\0${blobs ? 1 : 0}`
     const hit = answers.get(key)
-    if (hit?.meta === rest) return sendCachedJson(request, reply, ctx.content.remember<InfoAnswer>(refs, memoKey, { row: found, entry: hit }).entry)
+    if (hit?.meta === rest) return answer(hit)
     let siblings: Buffer
     if (hit) siblings = hit.body.subarray(Buffer.byteLength(hit.meta) + SIBLINGS.length, -CLOSE.length)
     else {
@@ -61,8 +63,7 @@ export function repoInfoRoute(app: FastifyInstance, ctx: Context) {
       siblings = Buffer.from(JSON.stringify(repoInfoJson(repo, facts, { files, blobs }).siblings))
     }
     const body = Buffer.concat([Buffer.from(rest), SIBLINGS, siblings, CLOSE])
-    const entry = answers.set(key, body, rest)
-    return sendCachedJson(request, reply, ctx.content.remember<InfoAnswer>(refs, memoKey, { row: found, entry }).entry)
+    return answer(answers.set(key, body, rest))
   }
   const schema = { params: ApiRepoParams, response: { 200: RepoInfoSchema } }
   app.get('/api/:types/:ns/:name', { schema }, handler)
