@@ -1,4 +1,5 @@
 import path from 'node:path'
+import { DEFAULT_PATTERN_LIMITS, type PatternLimits } from '../storage/formats/git-patterns.js'
 
 /** Everything the server reads from the environment, validated once at start. */
 export interface Config {
@@ -19,6 +20,8 @@ export interface Config {
   readonly maxObjectSize: number
   /** Largest NDJSON commit body, in bytes. */
   readonly maxCommitBody: number
+  /** Bounds on a `.gitattributes` / `.gitignore` that preupload and commit read (pattern count, pattern bytes). */
+  readonly patternLimits: PatternLimits
   /** fdatasync blobs before they become visible (survives power loss, costs throughput). */
   readonly fsync: boolean
   readonly logLevel: string
@@ -118,6 +121,10 @@ export function loadConfig(env: Env = process.env): Config {
     signedUrlTtl: int(env, 'HUBD_SIGNED_URL_TTL', 24 * 3600, 60, 30 * 24 * 3600),
     maxObjectSize: int(env, 'HUBD_MAX_OBJECT_SIZE', 500 * 1024 * MiB, 1, Number.MAX_SAFE_INTEGER),
     maxCommitBody: int(env, 'HUBD_MAX_COMMIT_BODY', 2048 * MiB, 1024, Number.MAX_SAFE_INTEGER),
+    patternLimits: Object.freeze({
+      maxPatterns: int(env, 'HUBD_MAX_PATTERNS', DEFAULT_PATTERN_LIMITS.maxPatterns, 1, 1_000_000),
+      maxPatternBytes: int(env, 'HUBD_MAX_PATTERN_BYTES', DEFAULT_PATTERN_LIMITS.maxPatternBytes, 1, 1024 * 1024),
+    }),
     fsync: bool(env, 'HUBD_FSYNC', true),
     logLevel,
     gitBinary: env.HUBD_GIT || 'git',

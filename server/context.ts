@@ -113,7 +113,7 @@ export async function createContext(config: Config): Promise<Context> {
     auth: new Authenticator(users, { anonymousRead: config.anonymousRead }),
     repos: new RepoService(reposTable, users, store, indexer, publicUrl),
     content,
-    commits: new CommitService(store, reposTable, lfsTable, prs, indexer, publicUrl, xet),
+    commits: new CommitService(store, reposTable, lfsTable, prs, indexer, publicUrl, config.patternLimits, xet),
     refs: new RefsService(store, content, indexer, publicUrl),
     history: new HistoryService(content),
     prs,

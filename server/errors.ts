@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { PatternLimitError } from '../storage/formats/git-patterns.js'
 
 /** The `X-Error-Code` values hub-py maps to exception classes. */
 export type HubErrorCode = 'RepoNotFound' | 'RevisionNotFound' | 'EntryNotFound' | 'GatedRepo'
@@ -92,6 +93,8 @@ declare module 'fastify' {
 
 function toHubError(err: FastifyError | Error): HubError | null {
   if (err instanceof HubError) return err
+  // A .gitattributes / .gitignore over the configured limits, from preupload or commit.
+  if (err instanceof PatternLimitError) return errors.unprocessable(err.message)
   const fe = err as FastifyError
   if (fe.validation) return errors.badRequest(`Invalid request: ${fe.message}`)
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return errors.tooLarge('Request body is too large')

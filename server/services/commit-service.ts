@@ -3,6 +3,7 @@ import type { GitBlobInfo, LfsRepo } from '../../storage/db/lfs-repo.js'
 import type { ReposRepo } from '../../storage/db/repos-repo.js'
 import type { UserRow } from '../../storage/db/users-repo.js'
 import { LfsAttributes, lfsRuleFor } from '../../storage/formats/gitattributes.js'
+import type { PatternLimits } from '../../storage/formats/git-patterns.js'
 import { formatPointer } from '../../storage/formats/lfs-pointer.js'
 import type { GitRepo } from '../../storage/git/git-repo.js'
 import { RefConflictError } from '../../storage/git/ref-cas.js'
@@ -36,6 +37,8 @@ export class CommitService {
     private readonly prs: PrService,
     private readonly indexer: RepoIndexer,
     private readonly publicUrl: () => string,
+    /** Bounds on the `.gitattributes` read to cover new LFS paths. */
+    private readonly patternLimits: PatternLimits,
     /** Files uploaded through Xet, named by their sha256 (xet-protocol.md 1.5). */
     private readonly xet?: { adoptForCommit(repoId: string, oid: string, size: number | null): Promise<number | undefined> },
   ) {}
@@ -223,7 +226,7 @@ export class CommitService {
       const base = await git.entryAt(baseTree, '.gitattributes')
       if (base?.type === 'blob') text = (await git.readBlob(base.oid)).toString('utf8')
     }
-    const attrs = new LfsAttributes(text)
+    const attrs = new LfsAttributes(text, this.patternLimits)
     const missing = [...new Set(lfsPaths.filter((p) => !attrs.isLfs(p)))]
     if (missing.length === 0) return
     const next = (text === '' || text.endsWith('\n') ? text : `${text}\n`) + missing.map((p) => `${lfsRuleFor(p)}\n`).join('')

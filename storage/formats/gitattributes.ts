@@ -1,4 +1,15 @@
-import { compilePattern, splitAttributesLine, type PathPattern } from './git-patterns.js'
+import {
+  compilePattern,
+  DEFAULT_PATTERN_LIMITS,
+  fileLines,
+  patternBudget,
+  splitAttributesLine,
+  type PathPattern,
+  type PatternLimits,
+} from './git-patterns.js'
+
+/** git (attr.c) ignores, with a warning, attribute lines of this many bytes or more. */
+const GIT_MAX_ATTR_LINE_BYTES = 2048
 
 interface FilterRule {
   pattern: PathPattern
@@ -6,27 +17,33 @@ interface FilterRule {
   lfs: boolean
 }
 
-/** Which paths a `.gitattributes` sends through the LFS filter (the last matching line wins). */
+/**
+ * Which paths a `.gitattributes` sends through the LFS filter (the last matching line wins).
+ * Throws PatternLimitError when the file is over `limits`.
+ */
 export class LfsAttributes {
   private readonly rules: FilterRule[] = []
 
-  constructor(text: string) {
-    for (const line of text.split(/\r?\n/)) {
+  constructor(text: string, limits: PatternLimits = DEFAULT_PATTERN_LIMITS) {
+    const budget = patternBudget('.gitattributes', limits)
+    fileLines(text).forEach((line, i) => {
       const parsed = splitAttributesLine(line)
-      if (!parsed) continue
+      if (!parsed || Buffer.byteLength(line) >= GIT_MAX_ATTR_LINE_BYTES) return
+      budget(parsed.pattern, i + 1)
+      if (parsed.pattern.startsWith('[attr]')) return // a macro definition, not a pattern
+      const filters = parsed.attrs.filter((a) => a === 'filter' || a.startsWith('filter=') || a === '-filter' || a === '!filter')
+      if (filters.length === 0) return
       const pattern = compilePattern(parsed.pattern)
-      if (!pattern || pattern.negated || pattern.dirOnly) continue // git ignores these in attributes files
-      for (const attr of parsed.attrs) {
-        if (attr === 'filter=lfs') this.rules.push({ pattern, lfs: true })
-        else if (attr.startsWith('filter=') || attr === '-filter' || attr === '!filter') this.rules.push({ pattern, lfs: false })
-      }
-    }
+      if (!pattern || pattern.negated || pattern.dirOnly) return // git ignores these in attributes files
+      for (const attr of filters) this.rules.push({ pattern, lfs: attr === 'filter=lfs' })
+    })
   }
 
   isLfs(path: string): boolean {
+    const bytes = Buffer.from(path, 'utf8')
     for (let i = this.rules.length - 1; i >= 0; i--) {
       const rule = this.rules[i]!
-      if (rule.pattern.regex.test(path)) return rule.lfs
+      if (rule.pattern.match(bytes)) return rule.lfs
     }
     return false
   }

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 
@@ -48,4 +48,46 @@ export function gitIgnoredFiles(workdir: string, text: string, files: string[]):
   fs.writeFileSync(path.join(workdir, '.gitignore'), text)
   const out = git(['-C', workdir, 'ls-files', '-o', '-i', '--exclude-standard', '-z'])
   return new Set(out.split('\0').filter(Boolean))
+}
+
+/**
+ * Which attributes real git sets on each path under a root `.gitattributes` of `text`
+ * (`git check-attr -a`, one batch): with one attribute name per line, this tells which lines match.
+ */
+export function gitSetAttrs(workdir: string, text: string, paths: string[]): Map<string, Set<string>> {
+  fs.mkdirSync(workdir, { recursive: true })
+  if (!fs.existsSync(path.join(workdir, '.git'))) git(['init', '-q', workdir])
+  fs.writeFileSync(path.join(workdir, '.gitattributes'), text)
+  const out = execFileSync('git', ['-C', workdir, 'check-attr', '--stdin', '-z', '-a'], {
+    env: GIT_ENV,
+    input: paths.map((p) => `${p}\0`).join(''),
+    maxBuffer: 256 * 1024 * 1024,
+    stdio: ['pipe', 'pipe', 'ignore'], // negative patterns draw a warning per line
+  }).toString('utf8').split('\0')
+  const result = new Map<string, Set<string>>(paths.map((p) => [p, new Set<string>()]))
+  for (let i = 0; i + 2 < out.length; i += 3) result.get(out[i]!)?.add(out[i + 1]!)
+  return result
+}
+
+/**
+ * The paths real git ignores under a root `.gitignore` of `text`, files or not on disk
+ * (`git check-ignore --no-index -v -n`, one batch; parent folders count, as for a work tree).
+ */
+export function gitCheckIgnore(workdir: string, text: string, paths: string[]): Set<string> {
+  fs.mkdirSync(workdir, { recursive: true })
+  if (!fs.existsSync(path.join(workdir, '.git'))) git(['init', '-q', workdir])
+  fs.writeFileSync(path.join(workdir, '.gitignore'), text)
+  const run = spawnSync('git', ['-C', workdir, 'check-ignore', '--stdin', '-z', '--no-index', '-v', '-n'], {
+    env: GIT_ENV,
+    input: paths.map((p) => `${p}\0`).join(''),
+    maxBuffer: 64 * 1024 * 1024,
+  })
+  // Exit status 1 only says that nothing was ignored.
+  if (run.status !== 0 && run.status !== 1) throw new Error(`git check-ignore: ${run.stderr.toString()}`)
+  const out = run.stdout.toString('utf8').split('\0')
+  const ignored = new Set<string>()
+  for (let i = 0; i + 3 < out.length; i += 4) {
+    if (out[i] !== '' && !out[i + 2]!.startsWith('!')) ignored.add(out[i + 3]!)
+  }
+  return ignored
 }

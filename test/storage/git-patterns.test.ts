@@ -10,8 +10,8 @@ function compiled(raw: string): PathPattern {
 /** Asserts which of `paths` the pattern matches (and that it matches no other one of them). */
 function expectMatches(t: Test, raw: string, matching: string[], notMatching: string[]) {
   const p = compiled(raw)
-  for (const path of matching) t.ok(p.regex.test(path), `${raw} matches ${path}`)
-  for (const path of notMatching) t.notOk(p.regex.test(path), `${raw} does not match ${path}`)
+  for (const path of matching) t.ok(p.match(path), `${raw} matches ${path}`)
+  for (const path of notMatching) t.notOk(p.match(path), `${raw} does not match ${path}`)
 }
 
 t.test('blank lines and comments compile to null', async (t) => {
@@ -24,12 +24,12 @@ t.test('blank lines and comments compile to null', async (t) => {
 })
 
 t.test('flags', async (t) => {
-  t.same({ ...compiled('*.log'), regex: null }, { regex: null, dirOnly: false, negated: false })
-  t.same({ ...compiled('!keep.log'), regex: null }, { regex: null, dirOnly: false, negated: true })
-  t.same({ ...compiled('build/'), regex: null }, { regex: null, dirOnly: true, negated: false })
-  t.same({ ...compiled('!build/'), regex: null }, { regex: null, dirOnly: true, negated: true })
+  t.same({ ...compiled('*.log'), match: null }, { match: null, dirOnly: false, negated: false })
+  t.same({ ...compiled('!keep.log'), match: null }, { match: null, dirOnly: false, negated: true })
+  t.same({ ...compiled('build/'), match: null }, { match: null, dirOnly: true, negated: false })
+  t.same({ ...compiled('!build/'), match: null }, { match: null, dirOnly: true, negated: true })
   t.equal(compiled('\\!important').negated, false, 'escaped "!" is literal')
-  t.ok(compiled('\\!important').regex.test('!important'))
+  t.ok(compiled('\\!important').match('!important'))
 })
 
 t.test('a pattern without a slash matches at any depth', async (t) => {
@@ -69,7 +69,8 @@ t.test('character classes', async (t) => {
   expectMatches(t, '[]]x', [']x'], ['ax'])
   expectMatches(t, '*.[Tt][Xx][Tt]', ['r.TXT', 'r.tXt', 'r.txt'], ['r.tex'])
   expectMatches(t, 's[[:space:]]t', ['s t', 's\tt'], ['st', 's_t'])
-  expectMatches(t, 'a[b', ['a[b'], ['ab'])
+  // git's wildmatch gives up on an unterminated class: the pattern matches nothing (git check-attr agrees).
+  expectMatches(t, 'a[b', [], ['a[b', 'ab'])
 })
 
 t.test('escapes and regex metacharacters are literal', async (t) => {

@@ -44,8 +44,9 @@ export function preuploadRoute(app: FastifyInstance, ctx: Context) {
         const e = await ctx.content.entry(repo, commit, path)
         return e?.type === 'file' && !e.lfs ? (await ctx.content.readBlob(repo, e.oid)).toString('utf8') : ''
       }
-      const attrs = new LfsAttributes(request.body.gitAttributes ?? (await readText('.gitattributes')))
-      const ignore = new GitIgnore(request.body.gitIgnore ?? (await readText('.gitignore')))
+      const limits = ctx.config.patternLimits
+      const attrs = new LfsAttributes(request.body.gitAttributes ?? (await readText('.gitattributes')), limits)
+      const ignore = new GitIgnore(request.body.gitIgnore ?? (await readText('.gitignore')), limits)
       const files = []
       for (const f of request.body.files) {
         const sample = Buffer.from(f.sample ?? '', 'base64')
