@@ -1,5 +1,5 @@
 /**
- * Commits racing on one branch (spec 6.3, 6.5): without parentCommit every commit lands (none is
+ * Commits racing on one branch (docs/hub-api.md §6.3, §6.5): without parentCommit every commit lands (none is
  * lost); with the same parentCommit exactly one wins and the others get the Hub's 412.
  */
 import t from 'tap'

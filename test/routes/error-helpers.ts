@@ -84,7 +84,7 @@ export interface ExpectedError {
 }
 
 /**
- * Asserts a Hub-format error (spec 1.10.1): status, X-Error-Code, a non-empty one-line
+ * Asserts a Hub-format error (docs/hub-api.md §1.10.1): status, X-Error-Code, a non-empty one-line
  * X-Error-Message, and (non-HEAD) a JSON body whose `error` is that message. Returns the body.
  */
 export async function expectHubError(

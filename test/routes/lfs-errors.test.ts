@@ -1,5 +1,5 @@
 /**
- * Bad LFS uploads (spec 5.7, 5.8, 5.10): wrong bytes, wrong sizes, broken multipart sequences and
+ * Bad LFS uploads (docs/hub-api.md §5.7, §5.8, §5.10): wrong bytes, wrong sizes, broken multipart sequences and
  * forged signed URLs get a Hub-format error (with git-lfs's `message`), and the blob store is left
  * without a new object or a stray temp file.
  */

@@ -30,7 +30,7 @@ t.test('functions refuse to run before initXetHash()', async (t) => {
 })
 
 
-t.test('string form (spec 0.3)', async (t) => {
+t.test('string form (docs/xet-protocol.md §0.3)', async (t) => {
   await initXetHash()
   await initXetHash() // idempotent
   for (const v of [vectors.string_form, vectors.string_form_docs_example]) {
@@ -47,7 +47,7 @@ t.test('string form (spec 0.3)', async (t) => {
   t.throws(() => hashToHex(Buffer.alloc(31)), RangeError)
 })
 
-t.test('chunk hashes, xorb and file hash of makeData (spec 7.2)', async (t) => {
+t.test('chunk hashes, xorb and file hash of makeData (docs/xet-protocol.md §7.2)', async (t) => {
   await initXetHash()
   const md = fixtureJson('makedata-200000-7-13.json')
   for (const c of vectors.make_data.cases) {
