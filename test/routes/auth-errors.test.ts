@@ -25,7 +25,7 @@ import {
   storedBlobs,
   tempFiles,
   uploadLfs,
-} from './error-helpers.js'
+} from '../helpers/error-helpers.js'
 
 const INVALID = 'Invalid credentials in Authorization header'
 const UNKNOWN_TOKEN = 'hf_thisTokenWasNeverIssued0123456789'

@@ -16,7 +16,7 @@ import {
   sha256,
   snapshot,
   uploadLfs,
-} from './error-helpers.js'
+} from '../helpers/error-helpers.js'
 
 t.test('odd and dangerous paths are refused with 422 and nothing moves', async (t) => {
   const s = await startServer(t)

@@ -5,7 +5,7 @@
 import t from 'tap'
 import { commitLines, createRepo, startServer } from '../helpers/server.js'
 import { BRANCH_UPDATED } from '../../server/errors.js'
-import { branchHead, expectHubError, fileLine, headerLine } from './error-helpers.js'
+import { branchHead, expectHubError, fileLine, headerLine } from '../helpers/error-helpers.js'
 
 const HUB_412 = 'The branch was updated since you opened this page. Please refresh and try again.'
 

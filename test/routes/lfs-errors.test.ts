@@ -9,7 +9,7 @@ import t from 'tap'
 import { UrlSigner } from '../../server/auth/signed-url.js'
 import { createRepo, type TestServer, startServer } from '../helpers/server.js'
 import type { Test } from 'tap'
-import { expectHubError, lfsBatch, putBytes, sha256, stagingFiles, storedBlobs, tempFiles } from './error-helpers.js'
+import { expectHubError, lfsBatch, putBytes, sha256, stagingFiles, storedBlobs, tempFiles } from '../helpers/error-helpers.js'
 
 const MiB = 1024 * 1024
 const CHUNK = 5 * MiB

@@ -15,7 +15,7 @@ import {
   headerLine,
   makeUser,
   uploadLfs,
-} from './error-helpers.js'
+} from '../helpers/error-helpers.js'
 
 /** A GET or HEAD or POST, with the admin token unless `token` is null (anonymous) or given. */
 function call(s: TestServer, method: string, path: string, token: string | null = s.token, body?: unknown): Promise<Response> {

@@ -17,7 +17,7 @@ import {
   verificationHash,
   xorbHash,
 } from '../../storage/formats/xet/hash.js'
-import { FIXTURE_DIR, fixtureJson, makeData } from './xet-fixtures.js'
+import { FIXTURE_DIR, fixtureJson, makeData } from '../helpers/xet-fixtures.js'
 
 const vectors = fixtureJson('hash-vectors.json')
 const aggregated = fixtureJson('aggregated-hash-vectors.json')

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { hashFromHex } from '../../storage/formats/xet/hash.js'
 import { fileLength, mergeXorbRanges, planRange } from '../../storage/formats/xet/plan.js'
-import { fixtureJson } from './xet-fixtures.js'
+import { fixtureJson } from '../helpers/xet-fixtures.js'
 
 const md = fixtureJson('makedata-200000-7-13.json')
 const X = md.xorb_hash as string

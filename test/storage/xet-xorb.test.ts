@@ -14,7 +14,7 @@ import { XetFormatError } from '../../storage/formats/xet/errors.js'
 import { hashToHex, initXetHash } from '../../storage/formats/xet/hash.js'
 import { buildXorb, MAX_XORB_BODY, verifyXorb, XorbVerifier } from '../../storage/formats/xet/xorb.js'
 import { BufferSource, type ScannedChunk, verifyChunks, XorbScanner } from '../../storage/formats/xet/xorb-parts.js'
-import { compressibleBytes, fixtureBytes, fixtureJson, makeData } from './xet-fixtures.js'
+import { compressibleBytes, fixtureBytes, fixtureJson, makeData } from '../helpers/xet-fixtures.js'
 
 const md = fixtureJson('makedata-200000-7-13.json')
 const HASH = md.xorb_hash as string
