@@ -47,7 +47,7 @@ CREATE TABLE lfs_objects (
   created_at TEXT NOT NULL
 );
 
--- Which repo may reference which object (spec 5.10): a repo sees an oid only through its own row.
+-- Which repo may reference which object (docs/hub-api.md §5.10): a repo sees an oid only through its own row.
 CREATE TABLE repo_objects (
   repo_id    TEXT NOT NULL REFERENCES repos(id) ON DELETE CASCADE,
   oid        TEXT NOT NULL REFERENCES lfs_objects(oid),

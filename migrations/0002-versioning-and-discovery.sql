@@ -54,7 +54,7 @@ CREATE TABLE discussion_events (
 );
 CREATE INDEX discussion_events_by_discussion ON discussion_events (repo_id, num, created_at);
 
--- Old ids of moved repos, answered with redirects (spec 7.5).
+-- Old ids of moved repos, answered with redirects (docs/hub-api.md §7.5).
 CREATE TABLE repo_redirects (
   type      TEXT NOT NULL,
   namespace TEXT NOT NULL COLLATE NOCASE,

@@ -1,6 +1,6 @@
 -- Issue 6: Xet storage. Xorbs and shards live in the blob store (namespaces `xorb/`, `shard/`);
 -- this is the index from chunk hash / file hash / sha256 to what holds them. Hashes are stored in
--- their Xet string form (xet-protocol.md 0.3), 64 lowercase hex.
+-- their Xet string form (docs/xet-protocol.md §0.3), 64 lowercase hex.
 
 -- Verified xorbs: only the chunk region is stored (footers stripped).
 CREATE TABLE xet_xorbs (
@@ -9,7 +9,7 @@ CREATE TABLE xet_xorbs (
   packed_length   INTEGER NOT NULL,
   unpacked_length INTEGER NOT NULL,
   created_at      TEXT NOT NULL,
-  -- Refreshed by every re-upload: GC must keep a xorb 3 weeks + 7 days past this (spec 5.4).
+  -- Refreshed by every re-upload: GC must keep a xorb 3 weeks + 7 days past this (docs/xet-protocol.md §5.4).
   last_upload_at  TEXT NOT NULL
 ) WITHOUT ROWID;
 
@@ -43,8 +43,8 @@ CREATE TABLE xet_file_terms (
   PRIMARY KEY (file_hash, idx)
 ) WITHOUT ROWID;
 
--- Which repo registered which file (reconstruction visibility, spec 5.3), with the sha256 the
--- shard claimed for it: a claim only, until a commit verifies it by reconstruction (spec 1.5).
+-- Which repo registered which file (reconstruction visibility, docs/xet-protocol.md §5.3), with the sha256 the
+-- shard claimed for it: a claim only, until a commit verifies it by reconstruction (docs/xet-protocol.md §1.5).
 CREATE TABLE xet_repo_files (
   repo_id    TEXT NOT NULL REFERENCES repos(id) ON DELETE CASCADE,
   file_hash  TEXT NOT NULL REFERENCES xet_files(hash),
@@ -64,7 +64,7 @@ CREATE TABLE xet_objects (
 ) WITHOUT ROWID;
 CREATE INDEX xet_objects_by_file ON xet_objects (file_hash);
 
--- Global dedup (spec 5.4): eligible chunk → the xorbs of the shard that registered it. Accumulates.
+-- Global dedup (docs/xet-protocol.md §5.4): eligible chunk → the xorbs of the shard that registered it. Accumulates.
 CREATE TABLE xet_dedup (
   chunk_hash TEXT NOT NULL,
   xorb_hash  TEXT NOT NULL REFERENCES xet_xorbs(hash),

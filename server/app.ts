@@ -52,7 +52,7 @@ function stripBase(url: string, base: string): string {
 
 /** Builds the Fastify app around a context; never listens (main.ts and the tests do). */
 export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<FastifyInstance> {
-  // Serve every route below the public URL's path prefix, if it has one (spec 1.1).
+  // Serve every route below the public URL's path prefix, if it has one (docs/hub-api.md §1.1).
   const basePath = ctx.config.publicUrl ? new URL(ctx.config.publicUrl).pathname.replace(/\/+$/, '') : ''
   const app = Fastify({
     logger: loggerOptions(ctx.config.logLevel, options.logStream),
@@ -69,7 +69,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
     },
     ...(basePath ? { rewriteUrl: (req: IncomingMessage) => stripBase(req.url ?? '/', basePath) } : {}),
     // The router answers a malformed percent-encoding itself, before any hook or error handler;
-    // keep that answer in the Hub's error format (spec 1.10) and with CORS, like every other.
+    // keep that answer in the Hub's error format (docs/hub-api.md §1.10) and with CORS, like every other.
     frameworkErrors: (err, request, reply) => {
       everyAnswer(reply, request.id)
       return sendError(request, reply, errors.badRequest(err.message))
@@ -97,7 +97,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   })
   app.options('*', async (_request, reply) => reply.headers(PREFLIGHT_HEADERS).code(204).send())
 
-  // Body parsers the clients need (spec 13): LFS JSON, form-encoded paths-info; NDJSON commits
+  // Body parsers the clients need (docs/hub-api.md §13): LFS JSON, form-encoded paths-info; NDJSON commits
   // and raw uploads are streamed by their routes, so those parsers hand the stream through.
   app.addContentTypeParser('application/vnd.git-lfs+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'ignore'))
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {

@@ -65,7 +65,7 @@ export interface Context {
   readonly maintenance: MaintenanceService
   /** The admin token generated on this start (null if configured or generated earlier): print it once. */
   readonly generatedAdminToken: string | null
-  /** The base every absolute URL is built from (spec 1.1). */
+  /** The base every absolute URL is built from (docs/hub-api.md §1.1). */
   publicUrl(): string
   /**
    * Tells the context the port actually bound, for the default public URL (`http://localhost:<port>`);

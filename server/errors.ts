@@ -23,7 +23,7 @@ export class HubError extends Error {
   }
 }
 
-/** The repo was moved: answered with a relative 307 to the same URL under its new id (spec 7.5). */
+/** The repo was moved: answered with a relative 307 to the same URL under its new id (docs/hub-api.md §7.5). */
 export class RepoMovedError extends Error {
   override name = 'RepoMovedError'
   constructor(
@@ -57,7 +57,7 @@ export const errors = {
   /** No token where one is needed. */
   unauthorized: (message = 'You must be authenticated to do this. Pass a token with "Authorization: Bearer hf_..."') =>
     new HubError(401, message),
-  /** A token was sent but is unknown, revoked or malformed: exact Hub wording and no X-Error-Code (spec 1.6). */
+  /** A token was sent but is unknown, revoked or malformed: exact Hub wording and no X-Error-Code (docs/hub-api.md §1.6). */
   invalidCredentials: () => new HubError(401, INVALID_CREDENTIALS),
   forbidden: (message: string) => new HubError(403, message),
   conflict: (message: string, body?: Record<string, unknown>) => new HubError(409, message, undefined, body),
@@ -154,7 +154,7 @@ export function registerErrorHandling(
     return sendError(request, reply, new HubError(500, 'Internal server error'))
   })
 
-  // @NOTE: unknown repo-shaped URLs must still look like RepoNotFound to hub-py (spec 0.3 trap 3),
+  // @NOTE: unknown repo-shaped URLs must still look like RepoNotFound to hub-py (docs/hub-api.md §0.3 trap 3),
   // unless the repo is there: then the endpoint is what is missing.
   app.setNotFoundHandler((request, reply) => {
     const p = request.url.split('?')[0] ?? ''

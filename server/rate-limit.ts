@@ -3,7 +3,7 @@ import type { Config } from './config.js'
 import { errors, type HubError } from './errors.js'
 
 /**
- * Rate limiting of the expensive endpoints, in the Hub's two programmatic buckets (spec 1.10.4,
+ * Rate limiting of the expensive endpoints, in the Hub's two programmatic buckets (docs/hub-api.md §1.10.4,
  * the Hub's rate-limit page): `api` (listings and search, repo info, tree, commits, refs, commit,
  * preupload, branches and tags, repo management, LFS batch, git smart HTTP) and `resolvers` (file
  * downloads: resolve, raw, LFS download). Each bucket is a fixed window per token, or per client

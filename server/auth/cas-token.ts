@@ -12,11 +12,11 @@ export interface CasGrant {
   user: string | null
 }
 
-/** Tokens are accepted this many seconds past `exp`, to absorb clock skew (spec 1.1). */
+/** Tokens are accepted this many seconds past `exp`, to absorb clock skew (docs/xet-protocol.md §1.1). */
 const SKEW_SECONDS = 5
 
 /**
- * Short-lived, HMAC-signed CAS access tokens (xet-protocol.md 1.1): `xet1.<payload>.<mac>`,
+ * Short-lived, HMAC-signed CAS access tokens (docs/xet-protocol.md §1.1): `xet1.<payload>.<mac>`,
  * payload = base64url JSON of the grant. Opaque to every client; nothing is stored server-side.
  */
 export class CasTokens {

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 
 /**
- * HMAC signatures for the self-authenticating LFS URLs (spec 5.10): each binds an operation to
+ * HMAC signatures for the self-authenticating LFS URLs (docs/hub-api.md §5.10): each binds an operation to
  * the fields that scope it (repo, oid, size, upload id, part) and an expiry.
  */
 export class UrlSigner {

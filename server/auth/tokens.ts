@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
 
-/** A new token: `hf_` + 34 random alphanumerics, the Hub's shape (spec 1.6). */
+/** A new token: `hf_` + 34 random alphanumerics, the Hub's shape (docs/hub-api.md §1.6). */
 export function generateToken(): string {
   const bytes = randomBytes(34)
   let out = 'hf_'

@@ -61,7 +61,7 @@ function decodeContent(v: Record<string, unknown>, line: number): Buffer {
 }
 
 /**
- * Parses one NDJSON line of a commit body (spec 6.2). `line` is 1-based, for messages. Paths are
+ * Parses one NDJSON line of a commit body (docs/hub-api.md §6.2). `line` is 1-based, for messages. Paths are
  * validated here so nothing is written for a commit that names an unacceptable path.
  */
 export function parseCommitLine(text: string, line: number): CommitLine {

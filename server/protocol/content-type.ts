@@ -14,7 +14,7 @@ const TYPES: Record<string, string> = {
   webp: 'image/webp',
 }
 
-/** A Content-Type for a served file; never the Xet file-info type (spec 7.10). */
+/** A Content-Type for a served file; never the Xet file-info type (docs/hub-api.md §7.10). */
 export function contentTypeFor(path: string): string {
   const ext = /\.([A-Za-z0-9]+)$/.exec(path)?.[1]?.toLowerCase()
   return (ext && TYPES[ext]) || 'application/octet-stream'

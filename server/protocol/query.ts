@@ -1,5 +1,5 @@
 /**
- * Query booleans arrive as true/false, True/False (requests) or 1 (spec 1.8). A non-empty string
+ * Query booleans arrive as true/false, True/False (requests) or 1 (docs/hub-api.md §1.8). A non-empty string
  * is not true by itself.
  */
 export function queryBool(value: unknown, fallback = false): boolean {

@@ -4,7 +4,7 @@ export type RangeResult =
   | { kind: 'unsatisfiable' }
 
 /**
- * Interprets a Range header against a body of `size` bytes (spec 7.6): one range in the forms
+ * Interprets a Range header against a body of `size` bytes (docs/hub-api.md §7.6): one range in the forms
  * `bytes=a-b`, `bytes=a-`, `bytes=-n`. Anything else (several ranges, other units, garbage) is
  * ignored and the whole body is served, as RFC 9110 allows.
  */

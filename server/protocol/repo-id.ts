@@ -10,7 +10,7 @@ export const SEGMENT_BY_TYPE: Record<RepoType, string> = { model: 'models', data
 /** Prefix of file and git URLs: none for models. */
 export const URL_PREFIX: Record<RepoType, string> = { model: '', dataset: 'datasets/', space: 'spaces/' }
 
-/** Namespaces that would collide with URL prefixes or routes (spec 1.3). */
+/** Namespaces that would collide with URL prefixes or routes (docs/hub-api.md §1.3). */
 export const RESERVED_NAMESPACES = new Set([
   'api', 'models', 'datasets', 'spaces', 'kernels', 'buckets', 'new', 'settings', 'login', 'logout', 'join',
   'docs', 'organizations', 'collections', 'papers', 'static', 'assets', 'health',

@@ -1,5 +1,5 @@
 /**
- * Why a path inside a repository is unacceptable, or null (spec 6.3): relative, `/`-separated,
+ * Why a path inside a repository is unacceptable, or null (docs/hub-api.md §6.3): relative, `/`-separated,
  * no empty, `.` or `..` segments, no `.git` segment, no NUL or other control characters, at most
  * 1000 bytes.
  */

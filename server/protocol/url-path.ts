@@ -1,6 +1,6 @@
 /**
  * Splits the raw request path (before any decoding) into segments and decodes each exactly once
- * (spec 1.4: a doubly-encoded `refs%252Fpr%252F1` must stay `refs%2Fpr%2F1`). Query string dropped.
+ * (docs/hub-api.md §1.4: a doubly-encoded `refs%252Fpr%252F1` must stay `refs%2Fpr%2F1`). Query string dropped.
  */
 export function rawSegments(rawUrl: string): string[] {
   const q = rawUrl.indexOf('?')
@@ -20,13 +20,13 @@ export function decodeSegment(s: string): string {
   }
 }
 
-/** A revision alone: the remaining segments, each decoded, joined with `/` (spec 1.4 rule 3). */
+/** A revision alone: the remaining segments, each decoded, joined with `/` (docs/hub-api.md §1.4 rule 3). */
 export function revisionFrom(segments: string[]): string {
   return segments.map(decodeSegment).join('/')
 }
 
 /**
- * A revision followed by a path (`/resolve/`, `/raw/`, `/tree/`), spec 1.4 rule 2. `isRef` says
+ * A revision followed by a path (`/resolve/`, `/raw/`, `/tree/`), docs/hub-api.md §1.4 rule 2. `isRef` says
  * whether a multi-segment name is an existing branch or tag (for `feature/x` sent raw by hub-js).
  */
 export async function revisionAndPath(

@@ -9,7 +9,7 @@ import { BadEncodingError, rawSegments, revisionAndPath } from '../protocol/url-
 
 /** `/api/{types}/{ns}/{name}/…` parameters. */
 export const ApiRepoParams = Type.Object({
-  // Any segment: an unknown type (`kernels`, spec 1.2) is a missing repo (apiRepo), not a 400.
+  // Any segment: an unknown type (`kernels`, docs/hub-api.md §1.2) is a missing repo (apiRepo), not a 400.
   types: Type.String(),
   ns: Type.String(),
   name: Type.String(),
@@ -36,7 +36,7 @@ export function apiRepo(ctx: Context, request: FastifyRequest, params: ApiRepoPa
 
 /**
  * The raw (still percent-encoded) URL segments after the first `skip` ones. Revisions and paths
- * are parsed from these, never from Fastify's decoded params (spec 1.4).
+ * are parsed from these, never from Fastify's decoded params (docs/hub-api.md §1.4).
  */
 export function rawTail(request: FastifyRequest, skip: number): string[] {
   return rawSegments(request.url).slice(skip)
@@ -50,7 +50,7 @@ export interface UrlTarget {
 }
 
 /**
- * Parses the revision and path from `url`'s segments after the first `skip` (spec 1.4) and
+ * Parses the revision and path from `url`'s segments after the first `skip` (docs/hub-api.md §1.4) and
  * resolves the revision against the shared view of the refs, remembering the answer with that
  * view: as long as no ref moves, the same URL skips both (bench/README.md, metadata).
  */

@@ -13,7 +13,7 @@ import type { RepoRow } from '../../storage/db/repos-repo.js'
 const HEX40 = /^[0-9a-f]{40}$/
 
 /**
- * GET|HEAD /{prefix}{repo}/resolve/{rev}/{path} and …/raw/… (spec 7), served directly (mode A):
+ * GET|HEAD /{prefix}{repo}/resolve/{rev}/{path} and …/raw/… (docs/hub-api.md §7), served directly (mode A):
  * LFS content streams from the blob store with Range support, metadata comes from the index.
  * `raw` serves the git blob as stored (the pointer, for LFS files).
  */
@@ -74,7 +74,7 @@ async function locate(ctx: Context, repo: RepoRow, refs: RefSnapshot, kind: 'res
     'Cache-Control': HEX40.test(rev) && repo.private === 0 ? 'public, max-age=31536000, immutable' : 'private, no-cache',
   }
   if (lfs) Object.assign(headers, { 'X-Linked-Etag': etag, 'X-Linked-Size': String(lfs.size) })
-  // Files stored through Xet: the signals that let Xet clients reconstruct them (xet-protocol.md 1.3).
+  // Files stored through Xet: the signals that let Xet clients reconstruct them (docs/xet-protocol.md §1.3).
   const xet = lfs && ctx.config.xet ? ctx.xet.downloadInfo(repo, commit, lfs.oid) : null
   if (xet) {
     headers['X-Xet-Hash'] = xet.hash

@@ -9,7 +9,7 @@ const Sibling = Type.Object({
   lfs: Type.Optional(Type.Object({ size: Type.Number(), sha256: Type.String(), pointerSize: Type.Number() })),
 })
 
-/** Repo info (spec 3.5) and listing entries (spec 10) share this shape; listings omit siblings. */
+/** Repo info (docs/hub-api.md §3.5) and listing entries (docs/hub-api.md §10) share this shape; listings omit siblings. */
 export const RepoInfoSchema = Type.Object({
   _id: Type.String(),
   id: Type.String(),

@@ -2,8 +2,8 @@ import { Type } from '@sinclair/typebox'
 import type { Entry } from '../services/content-service.js'
 
 /**
- * A tree / paths-info entry (spec 4.4). `xetHash` only for files stored through Xet, which our CAS
- * can serve (xet-protocol.md 1.4): py1 with hf_xet then downloads them without a HEAD.
+ * A tree / paths-info entry (docs/hub-api.md §4.4). `xetHash` only for files stored through Xet, which our CAS
+ * can serve (docs/xet-protocol.md §1.4): py1 with hf_xet then downloads them without a HEAD.
  */
 export const TreeEntrySchema = Type.Object({
   type: Type.Union([Type.Literal('file'), Type.Literal('directory')]),

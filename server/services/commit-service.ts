@@ -25,7 +25,7 @@ type PreparedOp =
 const MAX_CAS_RETRIES = 20
 
 /**
- * The NDJSON commit (spec 6): file contents are written to git as lines stream in (so a large
+ * The NDJSON commit (docs/hub-api.md §6): file contents are written to git as lines stream in (so a large
  * body is never held whole), then the tree is built on the branch head and the ref moved by
  * compare-and-swap; on a lost race without `parentCommit` it rebuilds on the new head.
  */
@@ -39,11 +39,11 @@ export class CommitService {
     private readonly publicUrl: () => string,
     /** Bounds on the `.gitattributes` read to cover new LFS paths. */
     private readonly patternLimits: PatternLimits,
-    /** Files uploaded through Xet, named by their sha256 (xet-protocol.md 1.5). */
+    /** Files uploaded through Xet, named by their sha256 (docs/xet-protocol.md §1.5). */
     private readonly xet?: { adoptForCommit(repoId: string, oid: string, size: number | null): Promise<number | undefined> },
   ) {}
 
-  /** Resolves a commit target: a branch or `refs/pr/N` that exists (spec 1.5). */
+  /** Resolves a commit target: a branch or `refs/pr/N` that exists (docs/hub-api.md §1.5). */
   async targetRef(repo: RepoRow, rev: string): Promise<string> {
     const git = this.store.open(repo.id)
     if (rev === '' || rev === 'HEAD') rev = repo.default_branch
@@ -54,7 +54,7 @@ export class CommitService {
 
   /**
    * Commits to `ref`, or with `createPr` opens a pull request whose first commit builds on `ref`
-   * (a branch) without moving it (spec 6.4).
+   * (a branch) without moving it (docs/hub-api.md §6.4).
    */
   async commit(
     repo: RepoRow,
@@ -69,7 +69,7 @@ export class CommitService {
     this.lfs.recordBlobs(blobs)
     const message = header.description ? `${header.summary}\n\n${header.description}` : header.summary
     const author = authorOf(user.name, this.publicUrl())
-    // Objects reused from another readable repo become this repo's own (spec 5.10) — only
+    // Objects reused from another readable repo become this repo's own (docs/hub-api.md §5.10) — only
     // once the commit has landed: a refused commit must not widen who may reuse an object.
     const linkObjects = () => {
       for (const lfsOid of lfsOids) this.lfs.link(repo.id, lfsOid)

@@ -85,7 +85,7 @@ export class ContentService {
     return value
   }
 
-  /** Resolves a revision or throws RevisionNotFound (spec 1.5). */
+  /** Resolves a revision or throws RevisionNotFound (docs/hub-api.md §1.5). */
   async resolve(repo: RepoRow, rev: string, refs?: RefSnapshot): Promise<ResolvedRev> {
     const resolved = await this.git(repo).resolve(rev, repo.default_branch, refs)
     if (!resolved) throw errors.revisionNotFound(rev)

@@ -52,7 +52,7 @@ const NO_CACHE = {
 }
 
 /**
- * Smart HTTP (spec: design/git-over-http.md §4) by spawning `git upload-pack` / `git receive-pack`
+ * Smart HTTP (docs/git-over-http.md §4) by spawning `git upload-pack` / `git receive-pack`
  * in stateless-RPC mode. Routes decide access first; this runs the processes, streams bodies both
  * ways with backpressure, and talks to the pre-receive hook that checks a push before refs move.
  */

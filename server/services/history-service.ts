@@ -4,7 +4,7 @@ import type { ContentService } from './content-service.js'
 import { Lru } from './lru.js'
 
 /**
- * Commit history along first parents, newest first (spec 8.4). The length of the chain below a
+ * Commit history along first parents, newest first (docs/hub-api.md §8.4). The length of the chain below a
  * commit never changes, so it is memoised per commit: `X-Total-Count` costs one walk per new
  * commit, not one per request.
  */

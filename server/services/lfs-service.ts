@@ -30,7 +30,7 @@ export interface LfsLimits {
 }
 
 /**
- * The LFS side of uploads (spec 5.6–5.10): batch answers with signed URLs, verified basic and
+ * The LFS side of uploads (docs/hub-api.md §5.6–5.10): batch answers with signed URLs, verified basic and
  * multipart uploads, and the repo ↔ object links that decide who may reference what.
  */
 export class LfsService {
@@ -42,7 +42,7 @@ export class LfsService {
     private readonly publicUrl: () => string,
   ) {}
 
-  /** Answers an upload batch. Objects the repo may already use get no `actions` at all (spec 5.6). */
+  /** Answers an upload batch. Objects the repo may already use get no `actions` at all (docs/hub-api.md §5.6). */
   async batchUpload(
     repo: RepoRow,
     objects: BatchObject[],

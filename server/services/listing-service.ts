@@ -24,7 +24,7 @@ const SORTS: Record<string, SortKey> = {
 }
 
 /**
- * `GET /api/{models,datasets,spaces}` (spec 10): filters and sorts in SQLite (indexes kept current
+ * `GET /api/{models,datasets,spaces}` (docs/hub-api.md §10): filters and sorts in SQLite (indexes kept current
  * on every commit), keyset pagination with an opaque cursor, private repos only for their readers.
  */
 export class ListingService {

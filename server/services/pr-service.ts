@@ -10,7 +10,7 @@ import { authorOf } from './identity.js'
 import type { RepoIndexer } from './repo-indexer.js'
 
 /**
- * Pull requests as on the Hub: `refs/pr/N` refs with a discussion row each (spec 6.4, 8.6).
+ * Pull requests as on the Hub: `refs/pr/N` refs with a discussion row each (docs/hub-api.md §6.4, §8.6).
  * Merging fast-forwards when it can, else makes a merge commit; files changed on both sides
  * since the merge base are conflicts (409), never silently resolved.
  */

@@ -17,7 +17,7 @@ export interface MissingObject {
  * What a push must pass before any ref moves (run from the pre-receive hook, while the pushed
  * objects are still in git's quarantine): only branches and tags, never deleting the default
  * branch, and every LFS pointer among the new blobs names an object stored and linked to this
- * repository, with that size (spec 5.10: a guessed oid must not reach another repo's file).
+ * repository, with that size (docs/hub-api.md §5.10: a guessed oid must not reach another repo's file).
  */
 export class PushCheck {
   constructor(

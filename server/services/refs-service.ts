@@ -26,7 +26,7 @@ export function refNameProblem(name: string): string | null {
 }
 
 /**
- * Branches, tags and pull-request refs (spec 8.1–8.5). Every move goes through the ref
+ * Branches, tags and pull-request refs (docs/hub-api.md §8.1–8.5). Every move goes through the ref
  * compare-and-swap; a change to the default branch re-indexes the repo.
  */
 export class RefsService {
@@ -120,7 +120,7 @@ export class RefsService {
     await this.deleteRef(repo, tag.startsWith('refs/tags/') ? tag : `refs/tags/${tag}`, tag)
   }
 
-  /** Replaces the branch with one parentless commit holding the same tree (spec 8.5). */
+  /** Replaces the branch with one parentless commit holding the same tree (docs/hub-api.md §8.5). */
   async superSquash(repo: RepoRow, branch: string, message: string, user: string): Promise<string> {
     const ref = /^refs\/(heads|pr|convert)\//.test(branch) ? branch : `refs/heads/${branch}`
     const git = this.content.git(repo)

@@ -50,7 +50,7 @@ export class RepoService {
     return `${this.publicUrl()}/${URL_PREFIX[repo.type]}${repo.namespace}/${repo.name}`
   }
 
-  /** Creates the repository with its initial commit on main (spec 3.1: clients assume main exists). */
+  /** Creates the repository with its initial commit on main (docs/hub-api.md §3.1: clients assume main exists). */
   async create(actor: Actor, input: CreateRepoInput): Promise<RepoRow> {
     const user = requireUser(actor)
     for (const [part, what] of [
@@ -101,7 +101,7 @@ export class RepoService {
     throw errors.conflict(`You already created this ${kind} repo`, { url: this.url(existing) })
   }
 
-  /** Renames or transfers a repo; the old id redirects (spec 3.3, 7.5). Git data stays where it is. */
+  /** Renames or transfers a repo; the old id redirects (docs/hub-api.md §3.3, §7.5). Git data stays where it is. */
   async move(actor: Actor, repo: RepoRow, namespace: string, name: string): Promise<void> {
     requireUser(actor)
     for (const [part, what] of [

@@ -1,7 +1,7 @@
 import type { LfsAttributes } from '../../storage/formats/gitattributes.js'
 
 /**
- * lfs or regular for a file about to be committed (spec 5.4): empty → regular; an LFS rule in
+ * lfs or regular for a file about to be committed (docs/hub-api.md §5.4): empty → regular; an LFS rule in
  * `.gitattributes` → lfs; at or above the size threshold → lfs; a binary-looking sample → lfs.
  */
 export function uploadMode(

@@ -19,7 +19,7 @@ export interface XetObjects {
 /**
  * The blob store as every LFS path sees it (resolve, LFS batch and download, push checks): sha256
  * blobs first, then LFS objects that were uploaded through Xet, reconstructed from their xorbs as
- * a stream (xet-protocol.md 1.5, 6). Writes go to the underlying store unchanged.
+ * a stream (docs/xet-protocol.md §1.5, §6). Writes go to the underlying store unchanged.
  */
 export class XetBackedBlobStore implements BlobStore, BlobRangeOpener {
   constructor(

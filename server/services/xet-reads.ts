@@ -11,11 +11,11 @@ import type { UrlSigner } from '../auth/signed-url.js'
 import { errors } from '../errors.js'
 import { parseRange } from '../protocol/range.js'
 
-/** Lifetime of the presigned xorb-range URLs of a reconstruction answer (spec 2.6). */
+/** Lifetime of the presigned xorb-range URLs of a reconstruction answer (docs/xet-protocol.md §2.6). */
 const RANGE_URL_TTL = 3600
 /** Dedup answers carry at most this many xorbs. */
 const MAX_DEDUP_XORBS = 32
-/** `shard_key_expiry` of dedup answers: 7 days, as production (spec 3.5). */
+/** `shard_key_expiry` of dedup answers: 7 days, as production (docs/xet-protocol.md §3.5). */
 const DEDUP_KEY_TTL = 7 * 24 * 3600
 
 interface Term {
@@ -37,7 +37,7 @@ export interface ReconstructionV2 {
 }
 
 /**
- * The read side of the CAS (xet-protocol.md 2.4–2.6, 6): reconstruction answers with presigned
+ * The read side of the CAS (docs/xet-protocol.md §2.4–2.6, §6): reconstruction answers with presigned
  * xorb-range URLs, the xorb bytes behind them, global-dedup answers, and files reconstructed as
  * a stream for clients that do not speak Xet.
  */
@@ -49,7 +49,7 @@ export class XetReads {
     private readonly casUrl: () => string,
   ) {}
 
-  /** The stored file, checking the id's syntax and the grant's repo (spec 5.3: otherwise 404). */
+  /** The stored file, checking the id's syntax and the grant's repo (docs/xet-protocol.md §5.3: otherwise 404). */
   private visibleFile(grant: CasGrant, fileId: string) {
     if (!isXetHashHex(fileId)) throw errors.badRequest(`Invalid file id ${JSON.stringify(fileId.slice(0, 80))}: 64 hex digits expected`)
     const hash = fileId.toLowerCase()
@@ -58,7 +58,7 @@ export class XetReads {
     return file
   }
 
-  /** Plans the packed ranges that reconstruct bytes `[start, end]` of a stored file (spec 6.2). */
+  /** Plans the packed ranges that reconstruct bytes `[start, end]` of a stored file (docs/xet-protocol.md §6.2). */
   private plan(file: NonNullable<ReturnType<XetRepo['file']>>, start: number, end: number) {
     const tables = new Map<string, { packedStart: number; packedEnd: number; unpackedLength: number }[]>()
     for (const t of file.terms) {
@@ -73,7 +73,7 @@ export class XetReads {
     return planRange(terms, tables, start, end)
   }
 
-  /** GET /v1|v2/reconstructions/{file_id} with an optional Range (spec 2.5). */
+  /** GET /v1|v2/reconstructions/{file_id} with an optional Range (docs/xet-protocol.md §2.5). */
   reconstruction(grant: CasGrant, fileId: string, rangeHeader: string | undefined, version: 1 | 2): ReconstructionV1 | ReconstructionV2 {
     const file = this.visibleFile(grant, fileId)
     const empty = { offset_into_first_range: 0, terms: [] as Term[] }
@@ -104,7 +104,7 @@ export class XetReads {
       return { ...base, fetch_info }
     }
     // @NOTE: one entry with one range per term, each with its own URL: hub-js groups v2 fetches
-    // by URL, and fails when two terms of one xorb share one (xet-protocol.md 11).
+    // by URL, and fails when two terms of one xorb share one (docs/xet-protocol.md §11).
     const xorbs: ReconstructionV2['xorbs'] = {}
     plan.terms.forEach((t, i) => {
       const bytes = { start: t.packedStart, end: t.packedEndExclusive - 1 }
@@ -121,7 +121,7 @@ export class XetReads {
 
   /**
    * Checks a presigned xorb-range URL and the request's Range against it (403 on a bad or expired
-   * signature, as clients expect, spec 2.6). Returns the bytes to send and whether they answer a Range.
+   * signature, as clients expect, docs/xet-protocol.md §2.6). Returns the bytes to send and whether they answer a Range.
    */
   async openXorbRange(
     xorb: string,
@@ -152,7 +152,7 @@ export class XetReads {
   }
 
   /**
-   * GET /v1/chunks/{prefix}/{hash} (spec 2.4, 3.5): a shard describing the xorbs that hold files
+   * GET /v1/chunks/{prefix}/{hash} (docs/xet-protocol.md §2.4, §3.5): a shard describing the xorbs that hold files
    * starting with (or containing the eligible) chunk, chunk hashes keyed with a fresh key; null
    * when the chunk is not tracked (404, "no dedup").
    */
@@ -176,7 +176,7 @@ export class XetReads {
     )
   }
 
-  /** Bytes `[range.start, range.end]` of a stored file, reconstructed from its xorbs as a stream (spec 6). */
+  /** Bytes `[range.start, range.end]` of a stored file, reconstructed from its xorbs as a stream (docs/xet-protocol.md §6). */
   async fileStream(fileHash: string, range: ByteRange): Promise<Readable> {
     const file = this.index.file(fileHash)
     if (!file) throw new Error(`Xet file ${fileHash} is not in the index`)

@@ -12,7 +12,7 @@ import type { BatchAnswerObject, BatchObject } from './lfs-service.js'
 import { XetReads } from './xet-reads.js'
 import { XetUploads } from './xet-uploads.js'
 
-/** CAS tokens live an hour (spec 1.1); clients refresh them from the token URL before `exp`. */
+/** CAS tokens live an hour (docs/xet-protocol.md §1.1); clients refresh them from the token URL before `exp`. */
 const TOKEN_TTL = 3600
 /** Files whose shard named no sha256 are matched by size; at most this many are hashed per commit line. */
 const MAX_UNCLAIMED_CANDIDATES = 4
@@ -20,7 +20,7 @@ const MAX_UNCLAIMED_CANDIDATES = 4
 const TYPE_SEGMENT = { model: 'models', dataset: 'datasets', space: 'spaces' } as const
 
 /**
- * Xet storage (issue 6, xet-protocol.md): CAS tokens, the write and read sides of the CAS, and the
+ * Xet storage (issue 6, docs/xet-protocol.md): CAS tokens, the write and read sides of the CAS, and the
  * bridge to LFS — a commit naming a Xet-uploaded file by sha256, and serving such files to
  * clients that do not speak Xet by reconstruction.
  */
@@ -62,7 +62,7 @@ export class XetService {
   }
 
   /**
-   * The LFS batch answer that steers a client to Xet (spec 1.2): objects the repo may already use
+   * The LFS batch answer that steers a client to Xet (docs/xet-protocol.md §1.2): objects the repo may already use
    * get no actions; the others an upload action whose href is the write-token URL (the refresh
    * URL) and whose headers carry a CAS URL and token.
    */
@@ -101,7 +101,7 @@ export class XetService {
    * For a commit line naming `oid` that no stored LFS object covers: a file this repo uploaded
    * through Xet whose shard claimed that sha256 (or, lacking a claim, has that size). The claim
    * is verified by reconstructing the file and hashing it before the mapping becomes an LFS
-   * object (spec 1.5), so no repo can bind someone else's sha256 to its own bytes. Returns the
+   * object (docs/xet-protocol.md §1.5), so no repo can bind someone else's sha256 to its own bytes. Returns the
    * size, or undefined.
    */
   async adoptForCommit(repoId: string, oid: string, size: number | null): Promise<number | undefined> {
@@ -132,7 +132,7 @@ export class XetService {
   }
 
   /**
-   * The Xet download signals of a resolve answer for an LFS object (xet-protocol.md 1.3): the file
+   * The Xet download signals of a resolve answer for an LFS object (docs/xet-protocol.md §1.3): the file
    * hash, the read-token URL (`xet-auth`) and the reconstruction URL; null for non-Xet objects.
    */
   downloadInfo(repo: RepoRow, commit: string, oid: string): { hash: string; refreshUrl: string; reconstructionUrl: string } | null {

@@ -10,7 +10,7 @@ import { MAX_XORB_BODY, type XorbLayout } from '../../storage/formats/xet/xorb.j
 import { errors } from '../errors.js'
 import { shield } from './body-shield.js'
 
-/** Largest shard body accepted (spec 4.7: clients split bigger ones). */
+/** Largest shard body accepted (docs/xet-protocol.md §4.7: clients split bigger ones). */
 export const MAX_SHARD_BODY = 64 * 1024 * 1024
 /** Xorbs one global-dedup entry points at (the xorbs of the file that registered it). */
 const MAX_DEDUP_XORBS_PER_FILE = 64
@@ -21,7 +21,7 @@ function hex(h: Uint8Array | string): string {
 }
 
 /**
- * The write side of the CAS (xet-protocol.md 2.2, 2.3, 5.1, 5.2): xorbs are verified while they
+ * The write side of the CAS (docs/xet-protocol.md §2.2, §2.3, §5.1, §5.2): xorbs are verified while they
  * stream to a temp file and published with their chunk table; shards are verified entirely
  * against the server's own chunk tables before any file is registered.
  */
@@ -57,7 +57,7 @@ export class XetUploads {
 
   private async storeXorb(hash: string, body: Readable): Promise<{ wasInserted: boolean }> {
     if (this.index.xorb(hash) && (await this.blobs.statKeyed('xorb', hash))) {
-      // @NOTE: an upload of a stored hash only refreshes its GC clock (spec 2.2, 5.4); the body is discarded.
+      // @NOTE: an upload of a stored hash only refreshes its GC clock (docs/xet-protocol.md §2.2, §5.4); the body is discarded.
       body.resume()
       await new Promise<void>((resolve) => finished(body, () => resolve()))
       this.index.touch(hash)
@@ -96,7 +96,7 @@ export class XetUploads {
   }
 
   /**
-   * POST /v1/shards: verifies every file and xorb of the shard against the index (spec 5.2), then
+   * POST /v1/shards: verifies every file and xorb of the shard against the index (docs/xet-protocol.md §5.2), then
    * registers the files for `repoId` in one transaction. 1: registered, 0: already registered.
    */
   async uploadShard(repoId: string, body: Buffer): Promise<0 | 1> {

@@ -25,7 +25,7 @@ const CHUNK = 1024 * 1024
 function hashingCounter(limit: number): Transform & { digest(): string; count: number } {
   const hash = createHash('sha256')
   const t = new Transform({
-    // @NOTE: 1 MiB buffers keep syscalls and hash calls few (see ../shared/perf-notes.md).
+    // @NOTE: 1 MiB buffers keep syscalls and hash calls few (see docs/performance.md).
     highWaterMark: CHUNK,
     transform(chunk: Buffer, _enc, cb) {
       t.count += chunk.length

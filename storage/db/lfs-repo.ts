@@ -91,7 +91,7 @@ export class LfsRepo {
   }
 
   /**
-   * Size of the object if the repo may reference it (spec 5.10): linked to the repo itself, or
+   * Size of the object if the repo may reference it (docs/hub-api.md §5.10): linked to the repo itself, or
    * linked to a repo the caller can read — a public one, or any repo when `readsAll` (admin).
    * @TODO: per-user read rights once accounts land (issue 5).
    */

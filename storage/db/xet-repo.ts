@@ -130,7 +130,7 @@ export class XetRepo {
 
   /**
    * Records a verified xorb and its chunk table (after its bytes are published). An existing
-   * xorb only gets its last-upload time refreshed (GC, spec 5.4). Returns whether it was new.
+   * xorb only gets its last-upload time refreshed (GC, docs/xet-protocol.md §5.4). Returns whether it was new.
    */
   recordXorb(hash: string, chunks: readonly Omit<XetChunkRow, 'idx'>[], packedLength: number): boolean {
     return this.db.transaction(() => {
@@ -185,7 +185,7 @@ export class XetRepo {
     })()
   }
 
-  /** Whether the repo may reconstruct the file (spec 5.3): registered by it, or named by its LFS pointers. */
+  /** Whether the repo may reconstruct the file (docs/xet-protocol.md §5.3): registered by it, or named by its LFS pointers. */
   visible(repoId: string, fileHash: string): boolean {
     return this.repoFile_.get(repoId, fileHash) !== undefined || this.linkedFile.get(fileHash, repoId) !== undefined
   }

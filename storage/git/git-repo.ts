@@ -162,7 +162,7 @@ export class GitRepo {
   }
 
   /**
-   * Resolves a revision per spec 1.5: HEAD/empty → default branch, full ref names, a 40-hex commit,
+   * Resolves a revision per docs/hub-api.md §1.5: HEAD/empty → default branch, full ref names, a 40-hex commit,
    * a branch, a tag, then a unique hex prefix of at least 7 characters. Null if nothing matches.
    * `refs`: the request's view of the refs, when it already read some (revision parsing).
    */

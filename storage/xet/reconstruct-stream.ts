@@ -1,5 +1,5 @@
 /**
- * Streams a file's bytes (or a byte range) reconstructed from xorbs (spec 6.1, 6.2): for each
+ * Streams a file's bytes (or a byte range) reconstructed from xorbs (docs/xet-protocol.md §6.1, §6.2): for each
  * planned term, reads its packed chunk range from storage, decodes chunk by chunk and pushes the
  * decompressed bytes with backpressure. Memory: the source stream's buffer plus about one chunk.
  */

@@ -5,8 +5,8 @@
 import { randomBytes } from 'node:crypto'
 import type { Test } from 'tap'
 import { ADMIN_TOKEN, authed, type TestServer } from '../helpers/server.js'
-import { b64, uploadLfs } from '../routes/error-helpers.js'
-import { addMember, createOrg, createRepoWith, createToken, createUser, revokeToken } from './accounts.js'
+import { b64, uploadLfs } from '../helpers/error-helpers.js'
+import { addMember, createOrg, createRepoWith, createToken, createUser, revokeToken } from '../helpers/accounts.js'
 import { describe, type ActorSpec, type Dialect, type Expected, type RepoSpec } from './rules.js'
 
 export const INVALID = 'Invalid credentials in Authorization header'

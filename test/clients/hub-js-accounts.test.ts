@@ -6,7 +6,7 @@
 import t, { type Test } from 'tap'
 import { createRepo, downloadFile, HubApiError, listModels, modelInfo, repoExists, whoAmI, type RepoDesignation } from '@huggingface/hub'
 import { startServer } from '../helpers/server.js'
-import { addMember, createOrg, createToken, createUser, revokeToken } from '../access/accounts.js'
+import { addMember, createOrg, createToken, createUser, revokeToken } from '../helpers/accounts.js'
 
 /** The error a client call rejects with (fails the test if it resolves). */
 async function failure(t: Test, p: Promise<unknown>, what: string): Promise<HubApiError | null> {

@@ -88,7 +88,7 @@ t.test('@huggingface/hub: branches, tags, every kind of revision, history', asyn
   }
   t.equal((await createTag(s, 'admin/versions', 'main', 'invalid tag')).status, 400)
   t.equal((await createTag(s, 'admin/versions', 'nope', 'x1')).status, 404, 'tagging an unknown revision')
-  // A branch may share a tag's name; the branch wins when resolving (spec 1.5).
+  // A branch may share a tag's name; the branch wins when resolving (docs/hub-api.md §1.5).
   await createBranch({ ...common, repo, branch: 'v1.0' })
   t.equal(await text(await downloadFile({ ...common, repo, path: 'v.txt', revision: 'v1.0' })), 'two', 'branch wins over tag')
   t.equal(await text(await downloadFile({ ...common, repo, path: 'v.txt', revision: 'refs/tags/v1.0' })), 'one')
@@ -236,7 +236,7 @@ t.test('@huggingface/hub: model card fields, listings, downloads, move and setti
   t.equal(move.status, 200)
   const old = await fetch(`${s.url}/admin/alpha/resolve/main/config.json`, { redirect: 'manual' })
   t.equal(old.status, 307)
-  t.equal(old.headers.get('location'), '/admin/alpha-v2/resolve/main/config.json', 'a relative Location (spec 7.5)')
+  t.equal(old.headers.get('location'), '/admin/alpha-v2/resolve/main/config.json', 'a relative Location (docs/hub-api.md §7.5)')
   t.equal(await text(await downloadFile({ ...common, repo: 'admin/alpha', path: 'config.json' })), '{}', 'followed by the client')
   t.equal((await modelInfo({ ...common, name: 'admin/alpha' })).name, 'admin/alpha-v2')
   const taken = await authed(s, '/api/repos/move', {

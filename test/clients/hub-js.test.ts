@@ -90,7 +90,7 @@ t.test('@huggingface/hub: push a model folder and pull it back byte-identical', 
     else t.equal(entry.oid, gitBlobId(content), `${p}: listed git blob id`)
 
     if (content.length === 0) {
-      // Like the Hub (spec 7.9): a plain GET gives the empty body; hub-js's bytes=0-0 probe gets 416.
+      // Like the Hub (docs/hub-api.md §7.9): a plain GET gives the empty body; hub-js's bytes=0-0 probe gets 416.
       const res = await fetch(`${server.url}/admin/js-model/resolve/main/${p}`)
       t.equal(res.status, 200)
       t.equal(res.headers.get('etag'), `"${gitBlobId(content)}"`)

@@ -48,7 +48,7 @@ t.test('size 0', async (t) => {
   t.same(parseRange('bytes=-5', 0), { kind: 'unsatisfiable' })
 })
 
-t.test('several ranges → full body (spec 7.6 allows 200)', async (t) => {
+t.test('several ranges → full body (docs/hub-api.md §7.6 allows 200)', async (t) => {
   t.same(parseRange('bytes=0-1,3-4', 10), { kind: 'full' })
   t.same(parseRange('bytes=0-1, 5-', 10), { kind: 'full' })
   t.same(parseRange('bytes=-1,-2', 10), { kind: 'full' })

@@ -53,7 +53,7 @@ t.test('parseRepoType', async (t) => {
   for (const bad of ['models', 'datasets', 'Model', 'kernel', '', 1, {}]) t.equal(parseRepoType(bad), null, JSON.stringify(bad))
 })
 
-t.test('reserved namespaces (spec 1.3)', async (t) => {
+t.test('reserved namespaces (docs/hub-api.md §1.3)', async (t) => {
   for (const ns of ['api', 'models', 'datasets', 'spaces', 'kernels', 'buckets']) t.ok(RESERVED_NAMESPACES.has(ns), ns)
   t.notOk(RESERVED_NAMESPACES.has('acme'))
 })

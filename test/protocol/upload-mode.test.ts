@@ -7,7 +7,7 @@ const none = new LfsAttributes('')
 const text = Buffer.from('{"model_type": "bert"}\n')
 const MB = 1024 * 1024
 
-t.test('uploadMode follows spec 5.4 in order', async (t) => {
+t.test('uploadMode follows docs/hub-api.md §5.4 in order', async (t) => {
   t.equal(uploadMode({ path: 'empty.bin', size: 0, sample: Buffer.alloc(0) }, attrs, 10 * MB), 'regular', 'empty wins over an LFS rule')
   t.equal(uploadMode({ path: 'lfs.bin', size: 4, sample: Buffer.from('abcd') }, attrs, 10 * MB), 'lfs', 'a .gitattributes rule, however small')
   t.equal(uploadMode({ path: 'sub/test.lfs.txt', size: 5, sample: Buffer.from('hello') }, attrs, 10 * MB), 'lfs')

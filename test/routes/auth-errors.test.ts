@@ -1,5 +1,5 @@
 /**
- * Bad credentials and bad names (issue 5, spec 1.6 and 1.10): a malformed, unknown, revoked or
+ * Bad credentials and bad names (issue 5, docs/hub-api.md §1.6 and §1.10): a malformed, unknown, revoked or
  * expired token is a 401 "Invalid credentials in Authorization header" (no X-Error-Code) on every
  * surface, public reads included, never a 500 and never access; tampered or replayed signed LFS
  * URLs are 403 in the LFS dialect and neither store nor serve a byte; account names that collide
@@ -25,7 +25,7 @@ import {
   storedBlobs,
   tempFiles,
   uploadLfs,
-} from './error-helpers.js'
+} from '../helpers/error-helpers.js'
 
 const INVALID = 'Invalid credentials in Authorization header'
 const UNKNOWN_TOKEN = 'hf_thisTokenWasNeverIssued0123456789'

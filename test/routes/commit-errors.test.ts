@@ -1,5 +1,5 @@
 /**
- * Bad commit bodies (spec 6.2, 6.3, 6.7, 5.10): each gets a clear Hub-format error and leaves the
+ * Bad commit bodies (docs/hub-api.md §6.2, §6.3, §6.7, §5.10): each gets a clear Hub-format error and leaves the
  * branch, the blob store and the temp folders untouched.
  */
 import t from 'tap'
@@ -16,7 +16,7 @@ import {
   sha256,
   snapshot,
   uploadLfs,
-} from './error-helpers.js'
+} from '../helpers/error-helpers.js'
 
 t.test('odd and dangerous paths are refused with 422 and nothing moves', async (t) => {
   const s = await startServer(t)
@@ -109,7 +109,7 @@ t.test('malformed bodies are 400 and nothing moves', async (t) => {
   await expectHubError(t, empty, { status: 400, code: null }, 'empty body')
   await assertUnchanged(t, s, repo, before)
 
-  // Blank lines are ignored (spec 6.1), so a body that is otherwise good still commits.
+  // Blank lines are ignored (docs/hub-api.md §6.1), so a body that is otherwise good still commits.
   const ok = await commitLines(s, `models/${repo}`, 'main', ['', headerLine(), '   ', fileLine('a.txt', 'a'), ''])
   t.equal(ok.status, 200, 'blank lines are fine')
   t.not(await branchHead(s, repo), before.head, 'and the branch moved')
@@ -190,7 +190,7 @@ t.test('lfsFile naming an object linked only to another private repo is 400', as
 })
 
 t.test('an object linked to a public repo may be reused by anyone', async (t) => {
-  // The counterpart of the test above (spec 5.10: anyone may reuse what anyone may download).
+  // The counterpart of the test above (docs/hub-api.md §5.10: anyone may reuse what anyone may download).
   const s = await startServer(t)
   const pub = await createRepo(s, 'public-weights')
   const data = Buffer.from('public weights\n')

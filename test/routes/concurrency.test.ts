@@ -1,11 +1,11 @@
 /**
- * Commits racing on one branch (spec 6.3, 6.5): without parentCommit every commit lands (none is
+ * Commits racing on one branch (docs/hub-api.md §6.3, §6.5): without parentCommit every commit lands (none is
  * lost); with the same parentCommit exactly one wins and the others get the Hub's 412.
  */
 import t from 'tap'
 import { commitLines, createRepo, startServer } from '../helpers/server.js'
 import { BRANCH_UPDATED } from '../../server/errors.js'
-import { branchHead, expectHubError, fileLine, headerLine } from './error-helpers.js'
+import { branchHead, expectHubError, fileLine, headerLine } from '../helpers/error-helpers.js'
 
 const HUB_412 = 'The branch was updated since you opened this page. Please refresh and try again.'
 

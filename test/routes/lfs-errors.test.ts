@@ -1,5 +1,5 @@
 /**
- * Bad LFS uploads (spec 5.7, 5.8, 5.10): wrong bytes, wrong sizes, broken multipart sequences and
+ * Bad LFS uploads (docs/hub-api.md §5.7, §5.8, §5.10): wrong bytes, wrong sizes, broken multipart sequences and
  * forged signed URLs get a Hub-format error (with git-lfs's `message`), and the blob store is left
  * without a new object or a stray temp file.
  */
@@ -9,7 +9,7 @@ import t from 'tap'
 import { UrlSigner } from '../../server/auth/signed-url.js'
 import { createRepo, type TestServer, startServer } from '../helpers/server.js'
 import type { Test } from 'tap'
-import { expectHubError, lfsBatch, putBytes, sha256, stagingFiles, storedBlobs, tempFiles } from './error-helpers.js'
+import { expectHubError, lfsBatch, putBytes, sha256, stagingFiles, storedBlobs, tempFiles } from '../helpers/error-helpers.js'
 
 const MiB = 1024 * 1024
 const CHUNK = 5 * MiB

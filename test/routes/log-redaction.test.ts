@@ -17,7 +17,7 @@ import { projectRoot } from '../../server/project-root.js'
 import { gitClient, scratchDir, tokenUrl } from '../helpers/git.js'
 import { freePort } from '../helpers/process.js'
 import { commitLines, createRepo, startServer, type TestServer } from '../helpers/server.js'
-import { b64, fileLine, headerLine, lfsBatch, putBytes, sha256, uploadLfs } from './error-helpers.js'
+import { b64, fileLine, headerLine, lfsBatch, putBytes, sha256, uploadLfs } from '../helpers/error-helpers.js'
 
 const UNKNOWN_TOKEN = 'hf_thisTokenWasNeverIssued0123456789'
 /** A one-time git hook token (24 random bytes in hex), not part of a longer hex run (oids, shas). */

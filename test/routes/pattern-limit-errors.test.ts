@@ -4,7 +4,7 @@
  */
 import t from 'tap'
 import { authed, commitLines, createRepo, startServer, type TestServer } from '../helpers/server.js'
-import { assertUnchanged, expectHubError, fileLine, headerLine, snapshot, uploadLfs } from './error-helpers.js'
+import { assertUnchanged, expectHubError, fileLine, headerLine, snapshot, uploadLfs } from '../helpers/error-helpers.js'
 
 function preupload(s: TestServer, repo: string, extra: Record<string, string>): Promise<Response> {
   return authed(s, `/api/models/${repo}/preupload/main`, {

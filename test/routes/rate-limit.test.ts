@@ -11,7 +11,7 @@ import { ConfigError, loadConfig } from '../../server/config.js'
 import { ANONYMOUS } from '../../server/auth/access.js'
 import { FixedWindowLimiter, routePolicy } from '../../server/rate-limit.js'
 import { commitLines, createRepo, startServer, type TestServer } from '../helpers/server.js'
-import { expectHeadError, expectHubError, fileLine, headerLine, lfsBatch, makeUser, putBytes, sha256 } from './error-helpers.js'
+import { expectHeadError, expectHubError, fileLine, headerLine, lfsBatch, makeUser, putBytes, sha256 } from '../helpers/error-helpers.js'
 
 // hub-py's parsers (src/huggingface_hub/utils/_http.py), so the headers are known to be read.
 const PY_RATELIMIT = /"(?<resource_type>\w+)"\s*;\s*r\s*=\s*(?<r>\d+)\s*;\s*t\s*=\s*(?<t>\d+)/

@@ -1,5 +1,5 @@
 /**
- * Read-side errors and edge cases (spec 1.3, 1.5, 1.10, 3.1, 5.2, 5.3, 7.6): RepoNotFound,
+ * Read-side errors and edge cases (docs/hub-api.md §1.3, §1.5, §1.10, §3.1, §5.2, §5.3, §7.6): RepoNotFound,
  * RevisionNotFound, EntryNotFound with X-Repo-Commit, private repos never leaking, range
  * requests, create-repo conflicts and name validation, validate-yaml and preupload answers.
  */
@@ -15,7 +15,7 @@ import {
   headerLine,
   makeUser,
   uploadLfs,
-} from './error-helpers.js'
+} from '../helpers/error-helpers.js'
 
 /** A GET or HEAD or POST, with the admin token unless `token` is null (anonymous) or given. */
 function call(s: TestServer, method: string, path: string, token: string | null = s.token, body?: unknown): Promise<Response> {
@@ -114,7 +114,7 @@ t.test('unknown revision is 404 RevisionNotFound "Invalid rev id: …"', async (
   const sha = '0123456789abcdef0123456789abcdef01234567'
   const res = await call(s, 'GET', `/api/models/${repo}/revision/${sha}`)
   await expectHubError(t, res, { status: 404, code: 'RevisionNotFound', message: `Invalid rev id: ${sha}` }, 'unknown commit id')
-  // Decoded exactly once (spec 1.4): a doubly-encoded ref keeps its %2F.
+  // Decoded exactly once (docs/hub-api.md §1.4): a doubly-encoded ref keeps its %2F.
   const dbl = await call(s, 'GET', `/${repo}/resolve/refs%252Fpr%252F2/config.json`)
   await expectHubError(t, dbl, { status: 404, code: 'RevisionNotFound', message: 'Invalid rev id: refs%2Fpr%2F2' }, 'double encoding')
   // A malformed percent-encoding is a 400 in the Hub format (the router answers it before any route).
@@ -240,7 +240,7 @@ t.test('range requests on /resolve', async (t) => {
     t.equal((await head.arrayBuffer()).byteLength, 0, `${name} HEAD: no body`)
   }
 
-  // Empty file: bytes=0-0 is unsatisfiable (spec 7.9), HEAD says 0.
+  // Empty file: bytes=0-0 is unsatisfiable (docs/hub-api.md §7.9), HEAD says 0.
   const e = await fetch(`${s.url}/${repo}/resolve/main/empty.txt`, { headers: { range: 'bytes=0-0' } })
   t.equal(e.headers.get('content-range'), 'bytes */0')
   await expectHubError(t, e, { status: 416 }, 'empty file bytes=0-0')

@@ -8,7 +8,7 @@ import t from 'tap'
 import { compilePattern, splitAttributesLine } from '../../storage/formats/git-patterns.js'
 import { LfsAttributes } from '../../storage/formats/gitattributes.js'
 import { GitIgnore } from '../../storage/formats/gitignore.js'
-import { gitCheckIgnore, gitFilterAttr, gitSetAttrs } from '../storage/git-oracle.js'
+import { gitCheckIgnore, gitFilterAttr, gitSetAttrs } from '../helpers/git-oracle.js'
 
 /** mulberry32: a seeded PRNG, so a failure names inputs that can be replayed. */
 function prng(seed: number): () => number {

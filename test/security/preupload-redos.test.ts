@@ -5,7 +5,7 @@
  */
 import t from 'tap'
 import { authed, commitLines, createRepo, startServer, type TestServer } from '../helpers/server.js'
-import { fileLine, headerLine, uploadLfs } from '../routes/error-helpers.js'
+import { fileLine, headerLine, uploadLfs } from '../helpers/error-helpers.js'
 
 const EVIL = '*a*a*a*a*a*a*a*a*a*ab'
 const NO_MATCH = 'a'.repeat(36)

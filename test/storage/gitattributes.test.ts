@@ -1,7 +1,7 @@
 import path from 'node:path'
 import t, { type Test } from 'tap'
 import { DEFAULT_GITATTRIBUTES, LfsAttributes, lfsRuleFor } from '../../storage/formats/gitattributes.js'
-import { gitFilterAttr } from './git-oracle.js'
+import { gitFilterAttr } from '../helpers/git-oracle.js'
 
 const defaults = new LfsAttributes(DEFAULT_GITATTRIBUTES)
 

@@ -1,7 +1,7 @@
 import path from 'node:path'
 import t from 'tap'
 import { GitIgnore } from '../../storage/formats/gitignore.js'
-import { gitIgnoredFiles } from './git-oracle.js'
+import { gitIgnoredFiles } from '../helpers/git-oracle.js'
 
 t.test('no rules ignore nothing', async (t) => {
   t.notOk(new GitIgnore('').ignores('a.txt'))

@@ -3,7 +3,7 @@ import path from 'node:path'
 import t, { type Test } from 'tap'
 import { GitRepo } from '../../storage/git/git-repo.js'
 import { casRef, readRef, RefConflictError } from '../../storage/git/ref-cas.js'
-import { git } from './git-oracle.js'
+import { git } from '../helpers/git-oracle.js'
 
 const author = { name: 'test', email: 'test@example.org' }
 

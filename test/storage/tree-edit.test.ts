@@ -4,7 +4,7 @@ import t, { type Test } from 'tap'
 import { GitRepo } from '../../storage/git/git-repo.js'
 import { casRef } from '../../storage/git/ref-cas.js'
 import { TreeEditError, TreeEditor, type TreeOp } from '../../storage/git/tree-edit.js'
-import { git, GIT_ENV } from './git-oracle.js'
+import { git, GIT_ENV } from '../helpers/git-oracle.js'
 
 const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904'
 const author = { name: 'test', email: 'test@example.org' }

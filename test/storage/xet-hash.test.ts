@@ -17,7 +17,7 @@ import {
   verificationHash,
   xorbHash,
 } from '../../storage/formats/xet/hash.js'
-import { FIXTURE_DIR, fixtureJson, makeData, SHARED_FIXTURE_DIR } from './xet-fixtures.js'
+import { FIXTURE_DIR, fixtureJson, makeData } from '../helpers/xet-fixtures.js'
 
 const vectors = fixtureJson('hash-vectors.json')
 const aggregated = fixtureJson('aggregated-hash-vectors.json')
@@ -30,7 +30,7 @@ t.test('functions refuse to run before initXetHash()', async (t) => {
 })
 
 
-t.test('string form (spec 0.3)', async (t) => {
+t.test('string form (docs/xet-protocol.md §0.3)', async (t) => {
   await initXetHash()
   await initXetHash() // idempotent
   for (const v of [vectors.string_form, vectors.string_form_docs_example]) {
@@ -47,7 +47,7 @@ t.test('string form (spec 0.3)', async (t) => {
   t.throws(() => hashToHex(Buffer.alloc(31)), RangeError)
 })
 
-t.test('chunk hashes, xorb and file hash of makeData (spec 7.2)', async (t) => {
+t.test('chunk hashes, xorb and file hash of makeData (docs/xet-protocol.md §7.2)', async (t) => {
   await initXetHash()
   const md = fixtureJson('makedata-200000-7-13.json')
   for (const c of vectors.make_data.cases) {
@@ -154,9 +154,17 @@ t.test('hash-derived predicates', async (t) => {
   t.equal(truncatedHash(k), 0x0123456789abcdefn)
 })
 
-t.test('fixture copies equal the shared originals when those exist', async (t) => {
-  if (!fs.existsSync(SHARED_FIXTURE_DIR)) return t.pass('no shared folder (clean clone)')
-  for (const name of fs.readdirSync(SHARED_FIXTURE_DIR)) {
-    t.same(fs.readFileSync(path.join(FIXTURE_DIR, name)), fs.readFileSync(path.join(SHARED_FIXTURE_DIR, name)), name)
+t.test('every fixture the README documents is in the repository, whole', async (t) => {
+  // The data tests above read these files; a missing or truncated copy must fail here by name.
+  const readme = fs.readFileSync(path.join(FIXTURE_DIR, 'README.md'), 'utf8')
+  const documented = [...readme.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]!).sort()
+  t.ok(documented.length >= 10, 'the README lists the fixtures')
+  t.same(fs.readdirSync(FIXTURE_DIR).filter((n) => n !== 'README.md').sort(), documented, 'exactly the documented files')
+  for (const name of documented) t.ok(fs.statSync(path.join(FIXTURE_DIR, name)).size > 0, `${name} is not empty`)
+  const sizes: Record<string, number> = {
+    'gpt2-64-8bits.tflite.shard': 102_104,
+    'makedata-200000-7-13.lz4.xorb': 1363,
+    'makedata-200000-7-13.bg4.xorb': 1392,
   }
+  for (const [name, size] of Object.entries(sizes)) t.equal(fs.statSync(path.join(FIXTURE_DIR, name)).size, size, `${name} has its documented size`)
 })

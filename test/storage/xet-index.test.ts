@@ -26,7 +26,7 @@ t.test('xorbs: recorded once with their chunk table; a repeat only refreshes the
   await new Promise((r) => setTimeout(r, 5))
   t.equal(index.recordXorb(h('a'), [chunk(0, 99)], 100), false, 'second upload: not inserted')
   t.same(index.chunks(h('a')).map((c) => c.unpacked_length), [10, 10], 'the first table stays')
-  t.ok(index.xorb(h('a'))!.last_upload_at > first.last_upload_at, 'GC clock refreshed (spec 5.4)')
+  t.ok(index.xorb(h('a'))!.last_upload_at > first.last_upload_at, 'GC clock refreshed (docs/xet-protocol.md §5.4)')
   t.same(index.stats(), { xorbs: 1, chunks: 2, unpacked: 20, packed: 200 })
 })
 
@@ -56,7 +56,7 @@ t.test('shards: files, claims, visibility, idempotency and an accumulating dedup
     ],
   }
   index.registerShard('s2', 'r2', [f2], [{ chunk: h('0'), xorbs: [h('a'), h('b')] }])
-  t.same(index.dedupXorbs(h('0'), 10).sort(), [h('a'), h('b')].sort(), 'the dedup index accumulates (spec 11)')
+  t.same(index.dedupXorbs(h('0'), 10).sort(), [h('a'), h('b')].sort(), 'the dedup index accumulates (docs/xet-protocol.md §11)')
   t.same(index.claims('r2', h('9'), 25), [{ file_hash: h('e'), size: 25, claimed: false }], 'no sha256 in the shard: matched by size')
   t.same(index.claims('r2', h('9'), 24), [])
 

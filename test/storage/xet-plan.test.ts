@@ -1,7 +1,7 @@
 import t from 'tap'
 import { hashFromHex } from '../../storage/formats/xet/hash.js'
 import { fileLength, mergeXorbRanges, planRange } from '../../storage/formats/xet/plan.js'
-import { fixtureJson } from './xet-fixtures.js'
+import { fixtureJson } from '../helpers/xet-fixtures.js'
 
 const md = fixtureJson('makedata-200000-7-13.json')
 const X = md.xorb_hash as string
@@ -12,7 +12,7 @@ const tables = new Map([[X, [
 ]]])
 const terms = [{ xorbHash: hashFromHex(X), chunkStart: 0, chunkEnd: 2, unpackedBytes: 200000 }]
 
-t.test('spec 7.2 numbers for the makeData file', async (t) => {
+t.test('docs/xet-protocol.md §7.2 numbers for the makeData file', async (t) => {
   t.equal(fileLength(terms), 200000)
   const a = planRange(terms, tables, 131000, 131100)
   t.equal(a.offsetIntoFirstRange, 131000)

@@ -5,7 +5,7 @@ import { hashFromHex, hashToHex, initXetHash } from '../../storage/formats/xet/h
 import { planRange, type PlanChunk } from '../../storage/formats/xet/plan.js'
 import { buildXorb, type XorbLayout } from '../../storage/formats/xet/xorb.js'
 import { reconstructStream, XetReconstructError } from '../../storage/xet/reconstruct-stream.js'
-import { compressibleBytes, fixtureBytes, fixtureJson, makeData } from './xet-fixtures.js'
+import { compressibleBytes, fixtureBytes, fixtureJson, makeData } from '../helpers/xet-fixtures.js'
 
 const md = fixtureJson('makedata-200000-7-13.json')
 const data = makeData(200000, 7, 13)

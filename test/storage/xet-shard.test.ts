@@ -3,7 +3,7 @@ import { XetFormatError } from '../../storage/formats/xet/errors.js'
 import { hashFromHex, hashToHex, initXetHash, keyedHash } from '../../storage/formats/xet/hash.js'
 import { buildDedupShard, buildShard, parseDedupShard, parseShard, swapHashGroups, type ShardFile } from '../../storage/formats/xet/shard.js'
 import { verifyShardFile } from '../../storage/formats/xet/shard-verify.js'
-import { fixtureBytes, fixtureJson } from './xet-fixtures.js'
+import { fixtureBytes, fixtureJson } from '../helpers/xet-fixtures.js'
 
 const md = fixtureJson('makedata-200000-7-13.json')
 const upload = fixtureBytes('makedata-200000-7-13.upload.shard')

@@ -8,7 +8,7 @@ import { XetFormatError } from '../../storage/formats/xet/errors.js'
 import { hashToHex, initXetHash } from '../../storage/formats/xet/hash.js'
 import { killXorbWorkers, setXorbWorkersDisabled, startXorbCheck, type XorbCheck, xorbVerifyWorkers } from '../../storage/xet/xorb-verify-pool.js'
 import { buildXorb, MAX_XORB_BODY, verifyXorb, XorbVerifier } from '../../storage/formats/xet/xorb.js'
-import { compressibleBytes, fixtureBytes, fixtureJson } from './xet-fixtures.js'
+import { compressibleBytes, fixtureBytes, fixtureJson } from '../helpers/xet-fixtures.js'
 
 const HASH = fixtureJson('makedata-200000-7-13.json').xorb_hash as string
 const lz4 = fixtureBytes('makedata-200000-7-13.lz4.xorb')

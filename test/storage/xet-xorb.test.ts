@@ -14,7 +14,7 @@ import { XetFormatError } from '../../storage/formats/xet/errors.js'
 import { hashToHex, initXetHash } from '../../storage/formats/xet/hash.js'
 import { buildXorb, MAX_XORB_BODY, verifyXorb, XorbVerifier } from '../../storage/formats/xet/xorb.js'
 import { BufferSource, type ScannedChunk, verifyChunks, XorbScanner } from '../../storage/formats/xet/xorb-parts.js'
-import { compressibleBytes, fixtureBytes, fixtureJson, makeData } from './xet-fixtures.js'
+import { compressibleBytes, fixtureBytes, fixtureJson, makeData } from '../helpers/xet-fixtures.js'
 
 const md = fixtureJson('makedata-200000-7-13.json')
 const HASH = md.xorb_hash as string
@@ -139,7 +139,7 @@ t.test('XorbVerifier: deferred decoding (the default) and synchronous decoding a
   t.throws(() => h.push(badHeader), /chunk 1 at byte \d+: chunk header version 9/)
 })
 
-t.test('chunk header encode/decode and checks (spec 3.1)', async (t) => {
+t.test('chunk header encode/decode and checks (docs/xet-protocol.md §3.1)', async (t) => {
   const h = encodeChunkHeader({ compressedLength: 0x123456, scheme: 2, uncompressedLength: 0x020000 })
   t.same([...h], [0, 0x56, 0x34, 0x12, 2, 0x00, 0x00, 0x02])
   t.same(decodeChunkHeader(h), { version: 0, compressedLength: 0x123456, scheme: 2, uncompressedLength: 131072 })
@@ -172,7 +172,7 @@ t.test('payload codecs round-trip for schemes 0, 1, 2 and reject garbage', async
   t.throws(() => decodeChunkPayload(1, bad, 131072), /version/)
   t.throws(() => decodeChunkPayload(7, p, 131072), /unknown compression scheme 7/)
   // A frame with content size, block checksums, content checksum, an uncompressed block and a
-  // skippable frame in front still decodes (any valid frame, spec 3.2).
+  // skippable frame in front still decodes (any valid frame, docs/xet-protocol.md §3.2).
   const raw = Buffer.from('hello world, hello world')
   const frame = Buffer.concat([
     Buffer.from([0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3]),

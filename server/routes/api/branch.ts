@@ -14,7 +14,7 @@ const Body = Type.Object(
   { additionalProperties: true },
 )
 
-/** POST and DELETE /api/{types}/{repo}/branch/{branch} (spec 8.2). */
+/** POST and DELETE /api/{types}/{repo}/branch/{branch} (docs/hub-api.md §8.2). */
 export function branchRoute(app: FastifyInstance, ctx: Context) {
   app.post<{ Params: ApiRepoParams; Body: Static<typeof Body> }>(
     '/api/:types/:ns/:name/branch/*',

@@ -18,7 +18,7 @@ const Answer = Type.Object({
 })
 
 /**
- * POST /api/{types}/{repo}/commit/{rev} (spec 6). The NDJSON body is streamed line by line into
+ * POST /api/{types}/{repo}/commit/{rev} (docs/hub-api.md §6). The NDJSON body is streamed line by line into
  * the commit service (it can be hundreds of megabytes), so it skips Fastify's body parsing.
  */
 export function commitRoute(app: FastifyInstance, ctx: Context) {
@@ -50,7 +50,7 @@ export function commitRoute(app: FastifyInstance, ctx: Context) {
         success: true,
         commitOid: result.commitOid,
         commitUrl: `${base}/commit/${result.commitOid}`,
-        // py derives refs/pr/N from this exact shape (spec 6.4).
+        // py derives refs/pr/N from this exact shape (docs/hub-api.md §6.4).
         pullRequestUrl: result.pullRequest === null ? null : `${base}/discussions/${result.pullRequest}`,
         hookOutput: '',
       }

@@ -26,7 +26,7 @@ const Commit = Type.Object({
 })
 
 /**
- * GET /api/{types}/{repo}/commits/{rev} (spec 8.4): newest first along first parents, pages of
+ * GET /api/{types}/{repo}/commits/{rev} (docs/hub-api.md §8.4): newest first along first parents, pages of
  * `limit` (default 50, at most 1000) linked with `p`, and `X-Total-Count`.
  */
 export function commitsRoute(app: FastifyInstance, ctx: Context) {
@@ -42,7 +42,7 @@ export function commitsRoute(app: FastifyInstance, ctx: Context) {
       const memoKey = `commits:${request.url}`
       const known = ctx.content.remembered<CommitsAnswer>(refs, memoKey)
       if (known) return sendCommits(known)
-      // js sends the revision raw (spec 1.4): all remaining segments form it.
+      // js sends the revision raw (docs/hub-api.md §1.4): all remaining segments form it.
       const rev = await decoding(() => revisionFrom(rawTail(request, 5)))
       const { commit } = await ctx.content.resolve(repo, rev, refs)
       const num = (v: unknown, fallback: number, max: number) => {

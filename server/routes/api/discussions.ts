@@ -24,7 +24,7 @@ const PAGE = 50
 
 
 /**
- * The minimal discussions API the clients use for pull requests (spec 8.6): create, list, read,
+ * The minimal discussions API the clients use for pull requests (docs/hub-api.md §8.6): create, list, read,
  * comment, change status (close/reopen) and merge. PRs opened here start at the default branch's head.
  */
 export function discussionsRoute(app: FastifyInstance, ctx: Context) {

@@ -17,7 +17,7 @@ function one(v: unknown): string | null {
 }
 
 /**
- * GET /api/{models,datasets,spaces} (spec 10): search, author, filter (tags), sort, direction,
+ * GET /api/{models,datasets,spaces} (docs/hub-api.md §10): search, author, filter (tags), sort, direction,
  * limit and cursor pagination through an absolute `Link`. Served from the SQLite index only.
  */
 export function listReposRoute(app: FastifyInstance, ctx: Context) {

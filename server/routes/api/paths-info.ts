@@ -16,7 +16,7 @@ const Body = Type.Object(
 )
 
 /**
- * POST /api/{types}/{repo}/paths-info/{rev} (spec 4.2): JSON from js, form-encoded from py.
+ * POST /api/{types}/{repo}/paths-info/{rev} (docs/hub-api.md §4.2): JSON from js, form-encoded from py.
  * Missing paths are left out silently.
  */
 export function pathsInfoRoute(app: FastifyInstance, ctx: Context) {
@@ -30,7 +30,7 @@ export function pathsInfoRoute(app: FastifyInstance, ctx: Context) {
       const { commit } = await ctx.content.resolve(repo, rev, ctx.content.refs(repo))
       const paths = Array.isArray(request.body.paths) ? request.body.paths : [request.body.paths]
       if (paths.length > 1000) throw errors.badRequest('At most 1000 paths per call')
-      queryBool(request.body.expand) // @NOTE: lastCommit is optional even with expand (spec 4.4); not computed yet.
+      queryBool(request.body.expand) // @NOTE: lastCommit is optional even with expand (docs/hub-api.md §4.4); not computed yet.
       const out = []
       for (const p of new Set(paths.map((x) => x.replace(/^\/+|\/+$/g, '')))) {
         const e = p === '' ? null : await ctx.content.entry(repo, commit, p)

@@ -31,7 +31,7 @@ const Answer = Type.Object({
   ),
 })
 
-/** POST /api/{types}/{repo}/preupload/{rev} (spec 5.3): one answer for every requested path. */
+/** POST /api/{types}/{repo}/preupload/{rev} (docs/hub-api.md §5.3): one answer for every requested path. */
 export function preuploadRoute(app: FastifyInstance, ctx: Context) {
   app.post<{ Params: ApiRepoParams; Body: Static<typeof Body> }>(
     '/api/:types/:ns/:name/preupload/*',

@@ -12,7 +12,7 @@ const Refs = Type.Object({
   pullRequests: Type.Optional(Type.Array(Ref)),
 })
 
-/** GET /api/{types}/{repo}/refs[?include_prs=1] (spec 8.1). */
+/** GET /api/{types}/{repo}/refs[?include_prs=1] (docs/hub-api.md §8.1). */
 export function refsRoute(app: FastifyInstance, ctx: Context) {
   app.get<{ Params: ApiRepoParams; Querystring: Record<string, unknown> }>(
     '/api/:types/:ns/:name/refs',

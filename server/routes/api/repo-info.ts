@@ -18,7 +18,7 @@ interface InfoAnswer {
 }
 
 /**
- * GET /api/{types}/{repo} and …/revision/{rev} (spec 3.5). `siblings` is always complete (py0
+ * GET /api/{types}/{repo} and …/revision/{rev} (docs/hub-api.md §3.5). `siblings` is always complete (py0
  * builds snapshot_download from it); card facts are those of the requested commit. `expand` is
  * ignored: the full object is a compatible superset.
  */

@@ -23,7 +23,7 @@ const Body = Type.Object(
 
 const Created = Type.Object({ url: Type.String(), name: Type.String(), id: Type.String() })
 
-/** POST /api/repos/create (spec 3.1): the repo starts with an `initial commit` on main. */
+/** POST /api/repos/create (docs/hub-api.md §3.1): the repo starts with an `initial commit` on main. */
 export function reposCreateRoute(app: FastifyInstance, ctx: Context) {
   app.post<{ Body: Static<typeof Body> }>(
     '/api/repos/create',

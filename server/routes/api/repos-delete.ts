@@ -14,7 +14,7 @@ const Body = Type.Object(
   { additionalProperties: true },
 )
 
-/** DELETE /api/repos/delete (spec 3.2): a DELETE with a JSON body. */
+/** DELETE /api/repos/delete (docs/hub-api.md §3.2): a DELETE with a JSON body. */
 export function reposDeleteRoute(app: FastifyInstance, ctx: Context) {
   app.delete<{ Body: Static<typeof Body> }>('/api/repos/delete', { schema: { body: Body } }, async (request) => {
     const type = parseRepoType(request.body.type)

@@ -6,7 +6,7 @@ import { parseRepoType } from '../../protocol/repo-id.js'
 
 const Body = Type.Object({ fromRepo: Type.String(), toRepo: Type.String(), type: Type.Optional(Type.String()) }, { additionalProperties: true })
 
-/** POST /api/repos/move (spec 3.3): rename or transfer; the old id keeps answering with redirects. */
+/** POST /api/repos/move (docs/hub-api.md §3.3): rename or transfer; the old id keeps answering with redirects. */
 export function reposMoveRoute(app: FastifyInstance, ctx: Context) {
   app.post<{ Body: Static<typeof Body> }>('/api/repos/move', { schema: { body: Body } }, async (request) => {
     const type = parseRepoType(request.body.type)

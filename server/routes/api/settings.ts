@@ -15,7 +15,7 @@ const Body = Type.Object(
   { additionalProperties: true },
 )
 
-/** PUT /api/{types}/{repo}/settings (spec 3.4): visibility and gating. */
+/** PUT /api/{types}/{repo}/settings (docs/hub-api.md §3.4): visibility and gating. */
 export function settingsRoute(app: FastifyInstance, ctx: Context) {
   app.put<{ Params: ApiRepoParams; Body: Static<typeof Body> }>(
     '/api/:types/:ns/:name/settings',

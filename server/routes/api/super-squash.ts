@@ -7,7 +7,7 @@ import { ApiRepoParams, apiRepo, decoding, optionalBody, rawTail } from '../repo
 
 const Body = Type.Object({ message: Type.Optional(Type.String()) }, { additionalProperties: true })
 
-/** POST /api/{types}/{repo}/super-squash/{branch} (spec 8.5): one parentless commit, same tree. */
+/** POST /api/{types}/{repo}/super-squash/{branch} (docs/hub-api.md §8.5): one parentless commit, same tree. */
 export function superSquashRoute(app: FastifyInstance, ctx: Context) {
   app.post<{ Params: ApiRepoParams; Body: Static<typeof Body> }>(
     '/api/:types/:ns/:name/super-squash/*',

@@ -7,7 +7,7 @@ import { ApiRepoParams, apiRepo, decoding, rawTail } from '../repo-params.js'
 
 const Body = Type.Object({ tag: Type.String(), message: Type.Optional(Type.Union([Type.String(), Type.Null()])) }, { additionalProperties: true })
 
-/** POST /api/{types}/{repo}/tag/{rev} creates a tag on rev; DELETE …/tag/{tag} removes one (spec 8.3). */
+/** POST /api/{types}/{repo}/tag/{rev} creates a tag on rev; DELETE …/tag/{tag} removes one (docs/hub-api.md §8.3). */
 export function tagRoute(app: FastifyInstance, ctx: Context) {
   app.post<{ Params: ApiRepoParams; Body: Static<typeof Body> }>(
     '/api/:types/:ns/:name/tag/*',

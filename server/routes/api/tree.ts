@@ -13,7 +13,7 @@ const PAGE = 1000
 const PAGE_EXPANDED = 50
 
 /**
- * GET /api/{types}/{repo}/tree/{rev}[/{path}] (spec 4.1), paginated with an absolute `Link`
+ * GET /api/{types}/{repo}/tree/{rev}[/{path}] (docs/hub-api.md §4.1), paginated with an absolute `Link`
  * that keeps the query as received. The cursor names the last path of the previous page.
  */
 export function treeRoute(app: FastifyInstance, ctx: Context) {

@@ -5,7 +5,7 @@ import { parseFrontMatter } from '../../protocol/front-matter.js'
 const Body = Type.Object({ content: Type.String(), repoType: Type.Optional(Type.String()) }, { additionalProperties: true })
 
 /**
- * POST /api/validate-yaml (spec 5.2). py calls `.json()` before checking the status, so every
+ * POST /api/validate-yaml (docs/hub-api.md §5.2). py calls `.json()` before checking the status, so every
  * answer, good or bad, is JSON with `errors` and `warnings`.
  */
 export function validateYamlRoute(app: FastifyInstance) {

@@ -33,7 +33,7 @@ const WhoAmI = Type.Object({
   }),
 })
 
-/** GET /api/whoami-v2 (spec 2.1): 401 for a missing or unknown token, which is what `login` checks. */
+/** GET /api/whoami-v2 (docs/hub-api.md §2.1): 401 for a missing or unknown token, which is what `login` checks. */
 export function whoamiRoute(app: FastifyInstance, ctx: Context) {
   app.get('/api/whoami-v2', { schema: { response: { 200: WhoAmI } } }, async (request) => {
     const user = requireUser(request.actor)

@@ -7,9 +7,9 @@ import { ApiRepoParams, apiRepo } from '../repo-params.js'
 const Query = Type.Object({ create_pr: Type.Optional(Type.String()) }, { additionalProperties: true })
 
 /**
- * GET /api/{types}/{repo}/xet-{read,write}-token/{rev} (xet-protocol.md 1.1): a short-lived CAS
+ * GET /api/{types}/{repo}/xet-{read,write}-token/{rev} (docs/xet-protocol.md §1.1): a short-lived CAS
  * token bound to the repo and the operation, in the JSON body (new clients) and the X-Xet-*
- * headers (py ≤ 1.18). With HUBD_XET=off: an explicit, actionable 501 (hub-api.md 5.5).
+ * headers (py ≤ 1.18). With HUBD_XET=off: an explicit, actionable 501 (docs/hub-api.md §5.5).
  */
 export function xetTokenRoute(app: FastifyInstance, ctx: Context) {
   for (const kind of ['read', 'write'] as const) {

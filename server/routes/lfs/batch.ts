@@ -24,7 +24,7 @@ export function stripGit(name: string): string {
 }
 
 /**
- * POST /{prefix}{repo}.git/info/lfs/objects/batch (spec 5.6): `upload` (basic or HF multipart)
+ * POST /{prefix}{repo}.git/info/lfs/objects/batch (docs/hub-api.md §5.6): `upload` (basic or HF multipart)
  * and `download` (basic, for git-lfs); `transfer: xet` when the client offers it and HUBD_XET is on.
  */
 export function lfsBatchRoute(app: FastifyInstance, ctx: Context) {
@@ -46,7 +46,7 @@ export function lfsBatchRoute(app: FastifyInstance, ctx: Context) {
         const repo = withChallenge(request.actor, () =>
           ctx.repos.get(type, request.params.ns, stripGit(request.params.name), request.actor, action),
         )
-        // Xet when offered and enabled (xet-protocol.md 1.2): the client uploads to the CAS instead.
+        // Xet when offered and enabled (docs/xet-protocol.md §1.2): the client uploads to the CAS instead.
         const xet = b.operation === 'upload' && ctx.config.xet && (b.transfers ?? []).includes('xet')
         const answer = xet
           ? ctx.xet.batchUpload(repo, b.objects, b.ref?.name ?? repo.default_branch, request.actor.user?.name ?? null, request.actor.user?.is_admin === 1)

@@ -15,7 +15,7 @@ const CompleteBody = Type.Object(
 )
 
 /**
- * The HF multipart transfer (spec 5.8): PUT …/multipart/{id}/part/{n} writes one part in place
+ * The HF multipart transfer (docs/hub-api.md §5.8): PUT …/multipart/{id}/part/{n} writes one part in place
  * (idempotent, any order, answered with an ETag); POST …/multipart/{id}/complete verifies the
  * whole object and publishes it. The signed URLs are the only credential.
  */

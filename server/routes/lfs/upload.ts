@@ -16,7 +16,7 @@ export function passThroughBodies(app: FastifyInstance): void {
 }
 
 /**
- * PUT /api/lfs/upload/{oid}?repo&size&exp&sig — the basic transfer (spec 5.7). The signed URL is
+ * PUT /api/lfs/upload/{oid}?repo&size&exp&sig — the basic transfer (docs/hub-api.md §5.7). The signed URL is
  * the only credential; the bytes are hashed while written and published only if they match.
  * Re-uploading an existing object succeeds (py retries whole PUTs).
  */

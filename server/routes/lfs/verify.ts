@@ -7,7 +7,7 @@ const Params = Type.Object({ oid: Type.String({ pattern: '^[0-9a-f]{64}$' }) })
 const Query = Type.Object({ repo: Type.String(), size: Type.String(), exp: Type.Optional(Type.String()), sig: Type.Optional(Type.String()) }, { additionalProperties: true })
 const Body = Type.Object({ oid: Type.String(), size: Type.Integer() }, { additionalProperties: true })
 
-/** POST /api/lfs/verify/{oid} (spec 5.9): 200 when the object is stored for the repo, else 404. */
+/** POST /api/lfs/verify/{oid} (docs/hub-api.md §5.9): 200 when the object is stored for the repo, else 404. */
 export function lfsVerifyRoute(app: FastifyInstance, ctx: Context) {
   app.post<{ Params: Static<typeof Params>; Querystring: Static<typeof Query>; Body: Static<typeof Body> }>(
     '/api/lfs/verify/:oid',

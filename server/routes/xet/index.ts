@@ -3,7 +3,7 @@ import type { Context } from '../../context.js'
 import { xetReadRoutes } from './read.js'
 import { xetUploadRoutes } from './upload.js'
 
-/** The CAS (`{publicUrl}/cas`, xet-protocol.md 2), only with HUBD_XET on; each part in its own scope. */
+/** The CAS (`{publicUrl}/cas`, docs/xet-protocol.md §2), only with HUBD_XET on; each part in its own scope. */
 export async function xetCasRoutes(app: FastifyInstance, ctx: Context) {
   if (!ctx.config.xet) return
   await app.register(async (scope) => xetUploadRoutes(scope, ctx))

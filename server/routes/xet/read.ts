@@ -10,7 +10,7 @@ const RangeQuery = Type.Object(
 )
 
 /**
- * The CAS read endpoints (xet-protocol.md 2.4–2.6): global dedup, reconstruction v1 and v2 with a
+ * The CAS read endpoints (docs/xet-protocol.md §2.4–2.6): global dedup, reconstruction v1 and v2 with a
  * read token, and the presigned xorb byte ranges those answers point at (no token).
  */
 export function xetReadRoutes(app: FastifyInstance, ctx: Context) {

@@ -25,7 +25,7 @@ async function bodyOf(request: FastifyRequest, limit: number): Promise<Buffer> {
 }
 
 /**
- * The CAS write endpoints under `{casUrl}` (xet-protocol.md 2.2, 2.3): xorb and shard uploads
+ * The CAS write endpoints under `{casUrl}` (docs/xet-protocol.md §2.2, §2.3): xorb and shard uploads
  * with a write token; `/v2/shards` answers 404 so hf_xet ≥ 1.6 falls back to `/v1/shards`.
  * Bodies come without a content type and are read by the routes themselves.
  */

@@ -1,5 +1,5 @@
 /**
- * BG4 regroup (spec 3.2) with WebAssembly SIMD: 64 output bytes per loop step from 16 bytes of
+ * BG4 regroup (docs/xet-protocol.md §3.2) with WebAssembly SIMD: 64 output bytes per loop step from 16 bytes of
  * each plane, 8 byte shuffles. The module is small enough to be written out here, instruction by
  * instruction, instead of shipping a binary.
  *

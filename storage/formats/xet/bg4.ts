@@ -1,5 +1,5 @@
 /**
- * ByteGrouping4 (spec 3.2, scheme 2): split a chunk into its 4 byte planes and back. Plane k holds
+ * ByteGrouping4 (docs/xet-protocol.md §3.2, scheme 2): split a chunk into its 4 byte planes and back. Plane k holds
  * the bytes at positions 4i + k and has `q + 1` bytes when k < n mod 4, else `q` (q = n div 4).
  *
  * @NOTE regrouping is on the hot path of every BG4 chunk (verification and reconstruction) and

@@ -2,7 +2,7 @@
  * Keyed BLAKE3 of a message of at most 64 bytes (one block of one chunk), in plain JS.
  *
  * @NOTE hash-wasm binds a key when a hasher is created (async, one WASM instance each), but the
- * dedup HMAC (spec 4.5) takes a fresh random key per answer shard and the file-hash salts vary
+ * dedup HMAC (docs/xet-protocol.md §4.5) takes a fresh random key per answer shard and the file-hash salts vary
  * too. Those messages are always one 32-byte hash, so a single compression call is all BLAKE3
  * needs: synchronous, allocation-light, and cross-checked against hash-wasm in the tests.
  */

@@ -1,5 +1,5 @@
 /**
- * Xet chunk header (spec 3.1) and payload compression schemes (3.2): 0 none, 1 LZ4 frame,
+ * Xet chunk header (docs/xet-protocol.md §3.1) and payload compression schemes (3.2): 0 none, 1 LZ4 frame,
  * 2 ByteGrouping4 + LZ4 frame.
  */
 import { compressFrameSync } from 'lz4-napi'
@@ -38,7 +38,7 @@ export function decodeChunkHeader(buf: Uint8Array, offset = 0): ChunkHeader {
   }
 }
 
-/** Throws XetFormatError unless the header is one a server accepts (spec 5.1 step 3). `where` names the chunk. */
+/** Throws XetFormatError unless the header is one a server accepts (docs/xet-protocol.md §5.1 step 3). `where` names the chunk. */
 export function checkChunkHeader(h: ChunkHeader, where: string): void {
   if (h.version !== 0) throw new XetFormatError(`${where}: chunk header version ${h.version} (expected 0)`)
   if (h.scheme > 2) throw new XetFormatError(`${where}: unknown compression scheme ${h.scheme}`)

@@ -1,6 +1,6 @@
 /**
  * Xet hashing (spec section 4): keyed BLAKE3 chunk hashes, merkle aggregation into xorb and file
- * hashes, term verification hashes, the dedup "HMAC", and the string form of a hash (spec 0.3).
+ * hashes, term verification hashes, the dedup "HMAC", and the string form of a hash (docs/xet-protocol.md §0.3).
  *
  * The WASM hashers are created once by `initXetHash()` (await it at startup and in every worker
  * thread); every other function is synchronous and throws if that was not done.

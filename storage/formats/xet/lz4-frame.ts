@@ -1,5 +1,5 @@
 /**
- * LZ4 frame decoding for chunk payloads (spec 3.2): any valid frame, checked against the exact
+ * LZ4 frame decoding for chunk payloads (docs/xet-protocol.md §3.2): any valid frame, checked against the exact
  * output length the chunk header announces.
  *
  * @NOTE lz4-napi's `decompressFrameSync` runs at ~400–600 MB/s on 64–128 KiB chunks while its block

@@ -1,5 +1,5 @@
 /**
- * File-level planning over a file's terms (spec 6.1, 6.2): which chunks of which xorbs hold a
+ * File-level planning over a file's terms (docs/xet-protocol.md §6.1, §6.2): which chunks of which xorbs hold a
  * byte range, and where their packed bytes are. Pure: chunk tables come from the caller's index.
  *
  * Xorb hashes may be raw Buffers or string forms; the plan hands back whichever it was given.
@@ -57,7 +57,7 @@ const spanStart = (c: PlanChunk): number => ('packedOffset' in c ? c.packedOffse
 const spanEnd = (c: PlanChunk): number => ('packedOffset' in c ? c.packedOffset + c.packedLength : c.packedEnd)
 
 /**
- * Plans bytes `[start, endInclusive]` of a file (spec 6.2): the terms trimmed to the chunks that
+ * Plans bytes `[start, endInclusive]` of a file (docs/xet-protocol.md §6.2): the terms trimmed to the chunks that
  * hold the range, each with its packed byte span, and the bytes to skip in the first. `end` is
  * clamped to the file size; `start` must lie inside the file (a RangeError otherwise — the caller
  * answers 416, or handles the empty file). `chunkTables` is keyed by xorb hash string form.
@@ -135,7 +135,7 @@ export interface MergedXorbRange {
 
 /**
  * Per xorb (keyed by string form), the planned terms' chunk ranges with overlapping or adjacent
- * ones merged (spec 6.2 step 4); every term lies inside one merged range. Sorted by chunk start.
+ * ones merged (docs/xet-protocol.md §6.2 step 4); every term lies inside one merged range. Sorted by chunk start.
  */
 export function mergeXorbRanges(terms: readonly PlannedTerm[]): Map<string, MergedXorbRange[]> {
   const by = new Map<string, MergedXorbRange[]>()

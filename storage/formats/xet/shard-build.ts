@@ -1,6 +1,6 @@
 /**
  * Shard builders: upload shards as hf_xet ≥ 1.3 or js write them (tests), and the global-dedup
- * answer a CAS returns from `GET /v1/chunks/…` (spec 3.5).
+ * answer a CAS returns from `GET /v1/chunks/…` (docs/xet-protocol.md §3.5).
  */
 import { keyedHash } from './hash.js'
 import {
@@ -19,7 +19,7 @@ import {
 export interface ShardFileInput {
   fileHash: Uint8Array
   terms: readonly { xorbHash: Uint8Array; chunkStart: number; chunkEnd: number; unpackedBytes: number; verification?: Uint8Array | undefined }[]
-  /** Metadata ext sha256, raw as stored (`hashFromHex(<hex digest>)`, spec 0.3). */
+  /** Metadata ext sha256, raw as stored (`hashFromHex(<hex digest>)`, docs/xet-protocol.md §0.3). */
   sha256?: Uint8Array | undefined
 }
 

@@ -1,4 +1,4 @@
-/** MDB shard layout constants (spec 3.4). */
+/** MDB shard layout constants (docs/xet-protocol.md §3.4). */
 
 export const SHARD_HEADER_SIZE = 48
 export const SHARD_RECORD_SIZE = 48
@@ -23,7 +23,7 @@ export const CHUNK_FLAG_DEDUP_ELIGIBLE = 0x80000000
 /** The 48-byte record that closes each section: 32 × 0xFF then 16 × 0x00. */
 export const BOOKEND = Buffer.concat([Buffer.alloc(32, 0xff), Buffer.alloc(16)])
 
-/** Shard sha256 fields store the digest with each 8-byte group reversed (spec 0.3). Self-inverse. */
+/** Shard sha256 fields store the digest with each 8-byte group reversed (docs/xet-protocol.md §0.3). Self-inverse. */
 export function swapHashGroups(b: Uint8Array): Buffer {
   const out = Buffer.from(b)
   for (let g = 0; g < 32; g += 8) out.subarray(g, g + 8).reverse()

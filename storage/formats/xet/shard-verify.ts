@@ -1,5 +1,5 @@
 /**
- * Checks a parsed upload shard's files against the server's own chunk tables (spec 5.2 step 2):
+ * Checks a parsed upload shard's files against the server's own chunk tables (docs/xet-protocol.md §5.2 step 2):
  * every term's xorb exists, its chunk range fits, its size and verification hash match, and the
  * file hash recomputed over all terms equals the declared one. Pure; requires `initXetHash()`.
  */

@@ -1,7 +1,7 @@
 /**
- * MDB shard parsing (spec 3.4): upload shards of every client generation (hf_xet with and without
+ * MDB shard parsing (docs/xet-protocol.md §3.4): upload shards of every client generation (hf_xet with and without
  * lookup tables + footer, js with a footer of zero lookup offsets) and global-dedup answers (3.5).
- * Structure only: whether the xorbs exist and the hashes hold is for the caller (spec 5.2).
+ * Structure only: whether the xorbs exist and the hashes hold is for the caller (docs/xet-protocol.md §5.2).
  */
 import { XetFormatError } from './errors.js'
 import { hashToHex } from './hash.js'
@@ -34,7 +34,7 @@ export interface ShardFile {
   fileHash: Buffer
   terms: ShardFileTerm[]
   /**
-   * The metadata ext's sha256, raw as stored (each 8-byte group of the digest reversed, spec 0.3),
+   * The metadata ext's sha256, raw as stored (each 8-byte group of the digest reversed, docs/xet-protocol.md §0.3),
    * like every other hash here: `hashToHex(sha256)` is the ordinary hex digest (the LFS oid).
    */
   sha256?: Buffer
@@ -87,7 +87,7 @@ export interface ParsedShard {
 }
 
 export interface ParseShardOptions {
-  /** Reject files without verification entries (spec 5.2 requires them on upload). */
+  /** Reject files without verification entries (docs/xet-protocol.md §5.2 requires them on upload). */
   requireVerification?: boolean
   /** Default 64 MiB. */
   maxBytes?: number

@@ -1,5 +1,5 @@
 /**
- * The parts of xorb verification (spec 3.3, 5.1), split so that the cheap, sequential part
+ * The parts of xorb verification (docs/xet-protocol.md §3.3, §5.1), split so that the cheap, sequential part
  * (`XorbScanner`: chunk headers, limits, footer detection, chunk boundaries; `concludeXorb`:
  * trailing bytes, chunk count, merkle root) can run where the bytes arrive while the costly part
  * (`verifyChunks`: decompress + keyed BLAKE3 of complete chunks) runs on any thread, runs of
@@ -76,7 +76,7 @@ export class BufferSource implements ScanSource {
 
 /**
  * Finds a streamed xorb's chunk boundaries and checks everything that needs no decoding: each
- * chunk header (spec 5.1 step 3), the chunk count, unpacked and body size limits, and an old
+ * chunk header (docs/xet-protocol.md §5.1 step 3), the chunk count, unpacked and body size limits, and an old
  * client's footer (it starts where a header would, with 'X'; only its size is limited here).
  * Errors are XetFormatError, naming the chunk ("chunk N at byte X: …").
  */

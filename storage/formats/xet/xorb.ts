@@ -1,5 +1,5 @@
 /**
- * Xorb verification and building (spec 3.3, 5.1). The body is never trusted: every chunk is
+ * Xorb verification and building (docs/xet-protocol.md §3.3, §5.1). The body is never trusted: every chunk is
  * decompressed and hashed, the merkle root must equal the hash the client named, and an old
  * client's trailing footer is only length-checked and stripped.
  */
@@ -152,7 +152,7 @@ export function buildXorb(chunks: readonly Uint8Array[], scheme: ChunkScheme, op
   return { bytes: Buffer.concat(parts), layout }
 }
 
-/** The V1 footer info + its u32 length (spec 3.3), nonce zero. */
+/** The V1 footer info + its u32 length (docs/xet-protocol.md §3.3), nonce zero. */
 export function xorbFooterV1(layout: XorbLayout): Buffer {
   const n = layout.chunks.length
   const info = 92 + 40 * n

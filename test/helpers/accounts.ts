@@ -1,7 +1,7 @@
 /**
- * Users, orgs and tokens through the admin HTTP API (issue 5), for the access tests. Not a test file.
+ * Users, orgs and tokens through the admin HTTP API (issue 5), for the access and client tests. Not a test file.
  */
-import { ADMIN_TOKEN } from '../helpers/server.js'
+import { ADMIN_TOKEN } from './server.js'
 
 export interface IssuedToken {
   id: string

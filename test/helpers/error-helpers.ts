@@ -1,13 +1,13 @@
 /**
- * Shared assertions for the error-path route tests (commit-errors, lfs-errors, read-errors,
- * auth-errors, concurrency). Not a test file itself (tap only runs `*.test.ts`).
+ * Shared requests and assertions for the route and access tests (Hub-format errors, LFS
+ * uploads, NDJSON lines, server state on disk). Not a test file itself (tap only runs `*.test.ts`).
  */
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Test } from 'tap'
 import { hashToken } from '../../server/auth/tokens.js'
-import { authed, type TestServer } from '../helpers/server.js'
+import { authed, type TestServer } from './server.js'
 
 export function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex')
@@ -84,7 +84,7 @@ export interface ExpectedError {
 }
 
 /**
- * Asserts a Hub-format error (spec 1.10.1): status, X-Error-Code, a non-empty one-line
+ * Asserts a Hub-format error (docs/hub-api.md §1.10.1): status, X-Error-Code, a non-empty one-line
  * X-Error-Message, and (non-HEAD) a JSON body whose `error` is that message. Returns the body.
  */
 export async function expectHubError(

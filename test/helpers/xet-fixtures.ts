@@ -1,13 +1,11 @@
-// Reads the Xet fixtures of /work/shared/spec/xet-fixtures from their copies in test/fixtures/xet
-// (the shared folder is absent on a clean clone, e.g. in CI).
+// The Xet test data of test/fixtures/xet (described in its README.md and docs/xet-protocol.md §7),
+// and generators for more. A missing fixture fails the test that reads it.
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const FIXTURE_DIR = path.join(ROOT, 'test/fixtures/xet')
-/** The original folder the copies come from (absent on a clean clone). */
-export const SHARED_FIXTURE_DIR = path.resolve(ROOT, '../shared/spec/xet-fixtures')
 
 export function fixtureBytes(name: string): Buffer {
   return fs.readFileSync(path.join(FIXTURE_DIR, name))
