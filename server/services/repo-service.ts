@@ -31,18 +31,27 @@ export class RepoService {
 
   /**
    * The repo `id` names, if this server has it. Every lookup of a repo a request names goes
-   * through here, so that a pull-through mirror can go upstream on a miss.
+   * through here, so that a pull-through mirror can answer a miss with a promise and go upstream.
+   * What is stored answers at once: the hot path (resolve, repo info) pays no promise and no tick.
    */
-  async find(id: RepoId): Promise<RepoRow | undefined> {
+  find(id: RepoId): RepoRow | undefined | Promise<RepoRow | undefined> {
     return this.repos.find(id.type, id.namespace, id.name)
   }
 
   /**
    * The repo if `actor` may do `action` on it; otherwise the Hub's error (RepoNotFound for
-   * unreadable, a RepoMovedError for the old id of a repo the caller can see).
+   * unreadable, a RepoMovedError for the old id of a repo the caller can see). At once, or a
+   * promise when `find` answers with one: `await` it either way.
    */
-  async get(type: RepoType, namespace: string, name: string, actor: Actor, action: Action): Promise<RepoRow> {
-    const repo = await this.find({ type, namespace, name })
+  get(type: RepoType, namespace: string, name: string, actor: Actor, action: Action): RepoRow | Promise<RepoRow> {
+    const id = { type, namespace, name }
+    const found = this.find(id)
+    if (found instanceof Promise) return found.then((repo) => this.allowed(repo, id, actor, action))
+    return this.allowed(found, id, actor, action)
+  }
+
+  /** What `get` answers once `find` has: the repo, or why not. */
+  private allowed(repo: RepoRow | undefined, { type, namespace, name }: RepoId, actor: Actor, action: Action): RepoRow {
     if (!repo) {
       checkCaller(actor)
       const moved = this.movedTo(type, namespace, name, actor)
