@@ -52,7 +52,7 @@ export function gitRepoId(type: RepoType): (request: FastifyRequest) => RepoId {
 }
 
 /** The repo name in git and LFS URLs carries git's `.git` suffix; accept it with or without. */
-export function stripGit(name: string): string {
+function stripGit(name: string): string {
   return name.endsWith('.git') ? name.slice(0, -4) : name
 }
 
