@@ -9,6 +9,7 @@ import { lazyChildLogger, loggerOptions, RequestLogController } from './logger.j
 import { registerRateLimit } from './rate-limit.js'
 import { typeFromSegment } from './protocol/repo-id.js'
 import { registerRoutes } from './routes/index.js'
+import { registerRepoLookup } from './routes/repo-lookup.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -76,11 +77,11 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
     },
   })
 
-  registerErrorHandling(app, (request, types, ns, name) => {
+  registerErrorHandling(app, async (request, types, ns, name) => {
     const type = typeFromSegment(types)
     if (!type) return false
     try {
-      ctx.repos.get(type, ns, name, request.actor, 'read')
+      await ctx.repos.get(type, ns, name, request.actor, 'read')
       return true
     } catch {
       return false
@@ -111,6 +112,7 @@ export async function buildApp(ctx: Context, options: AppOptions = {}): Promise<
   app.addContentTypeParser('application/x-ndjson', (_req, _payload, done) => done(null, undefined))
 
   registerRateLimit(app, ctx.config) // before the routes: it hooks the limited ones as they are added
+  registerRepoLookup(app, ctx) // likewise, the routes that declare `config.repo`
   await registerRoutes(app, ctx)
   return app
 }

@@ -138,7 +138,7 @@ function safeDecode(s: string): string {
  */
 export function registerErrorHandling(
   app: FastifyInstance,
-  repoReadable: (request: FastifyRequest, types: string, ns: string, name: string) => boolean,
+  repoReadable: (request: FastifyRequest, types: string, ns: string, name: string) => Promise<boolean>,
   basePath = '',
 ): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
@@ -156,11 +156,11 @@ export function registerErrorHandling(
 
   // @NOTE: unknown repo-shaped URLs must still look like RepoNotFound to hub-py (docs/hub-api.md §0.3 trap 3),
   // unless the repo is there: then the endpoint is what is missing.
-  app.setNotFoundHandler((request, reply) => {
+  app.setNotFoundHandler(async (request, reply) => {
     const p = request.url.split('?')[0] ?? ''
     const generic = new HubError(404, `Not found: ${request.method} ${p}`)
     const api = /^\/api\/(models|datasets|spaces)\/([^/]+)\/([^/]+)/.exec(p)
-    if (api && repoReadable(request, api[1]!, safeDecode(api[2]!), safeDecode(api[3]!))) {
+    if (api && (await repoReadable(request, api[1]!, safeDecode(api[2]!), safeDecode(api[3]!)))) {
       return sendError(request, reply, generic)
     }
     const repoShaped = /^\/api\/(models|datasets|spaces|kernels)\//.test(p) || /\/(resolve|raw)\//.test(p)

@@ -25,13 +25,43 @@ export const ANONYMOUS_LOCKED: Actor = Object.freeze({ ...ANONYMOUS, publicRead:
 export const BAD_TOKEN: Actor = Object.freeze({ ...ANONYMOUS, badToken: true, publicRead: false })
 
 /**
+ * What a caller does to a repo:
  * - `read`: see the repo and its files.
  * - `contribute`: open a PR or discussion, comment, and the uploads a PR needs (any signed-in
  *   reader with a write token, as on the Hub).
  * - `write`: move branches and tags (commit, push, merge).
  * - `admin`: delete, move, change settings.
  */
-export type Action = 'read' | 'contribute' | 'write' | 'admin'
+export type RepoAction = 'read' | 'contribute' | 'write' | 'admin'
+
+/**
+ * What depends on who wrote the thing acted on (`Facts.author`), as on the Hub. Each needs
+ * `contribute`, and then:
+ * - `commit`: commit to a ref. A PR's author may push to its ref (`refs/pr/N`); for anyone else,
+ *   and for a branch (author null), `write`.
+ * - `discussion.edit`: rename, close or reopen a discussion: its author, or `write`.
+ * - `comment.edit`: edit a comment: its author only, whatever their rights.
+ */
+export type AuthorAction = 'commit' | 'discussion.edit' | 'comment.edit'
+
+export type Action = RepoAction | AuthorAction
+
+/** What an author rule needs to know about the thing acted on. */
+export interface Facts {
+  /** Its author's user name; null when it has none (a branch is nobody's PR). */
+  author: string | null
+}
+
+/** What an author action asks of everyone but the author: an action, or a refusal. */
+const NOT_AUTHOR: Record<AuthorAction, RepoAction | { refuse: string }> = {
+  commit: 'write',
+  'discussion.edit': 'write',
+  'comment.edit': { refuse: 'Only the author of a comment may edit it' },
+}
+
+function isAuthorAction(action: Action): action is AuthorAction {
+  return Object.hasOwn(NOT_AUTHOR, action)
+}
 
 const RANK: Record<OrgRole, number> = { read: 1, write: 2, admin: 3 }
 
@@ -46,8 +76,8 @@ export function rankIn(actor: Actor, namespace: string): number {
   return role ? RANK[role] : 0
 }
 
-/** The one access decision, for every surface (API, files, LFS, git, listings, Xet). */
-export function can(actor: Actor, action: Action, repo: Pick<RepoRow, 'namespace' | 'private'>): boolean {
+/** Whether `actor` may do `action` on `repo`: the rule `authorize` answers with, and listings filter by. */
+export function can(actor: Actor, action: RepoAction, repo: Pick<RepoRow, 'namespace' | 'private'>): boolean {
   if (actor.badToken) return false
   const rank = rankIn(actor, repo.namespace)
   const readable = rank >= 1 || (repo.private === 0 && actor.publicRead)
@@ -63,11 +93,19 @@ export function canCreateIn(actor: Actor, namespace: string): boolean {
 }
 
 /**
- * Throws the Hub's answer when `actor` may not do `action` on `repo`: 401 for a bad token or a
- * missing one where one is needed, RepoNotFound when the repo is unreadable (existence never
- * leaks), 403 when it is readable but the action is not allowed.
+ * The one access decision, for every surface: throws the Hub's answer when `actor` may not do
+ * `action` on `repo`: 401 for a bad token or a missing one where one is needed, RepoNotFound when
+ * the repo is unreadable (existence never leaks), 403 when it is readable but the action is not
+ * allowed. Author actions take the author of the thing acted on in `facts`.
  */
-export function authorize(actor: Actor, action: Action, repo: Pick<RepoRow, 'namespace' | 'private'>): void {
+export function authorize(actor: Actor, action: Action, repo: Pick<RepoRow, 'namespace' | 'private'>, facts?: Facts): void {
+  if (isAuthorAction(action)) {
+    authorize(actor, 'contribute', repo)
+    if (facts?.author != null && facts.author === actor.user?.name) return
+    const others = NOT_AUTHOR[action]
+    if (typeof others !== 'string') throw errors.forbidden(others.refuse)
+    return authorize(actor, others, repo)
+  }
   checkCaller(actor)
   if (!can(actor, 'read', repo)) throw errors.repoNotFound()
   if (action === 'read') return

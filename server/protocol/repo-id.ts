@@ -1,5 +1,12 @@
 import type { RepoType } from '../../storage/db/repos-repo.js'
 
+/** A repository as a URL or a request body names it. */
+export interface RepoId {
+  type: RepoType
+  namespace: string
+  name: string
+}
+
 /** URL segment (`models`) ↔ JSON type (`model`). */
 export const TYPE_BY_SEGMENT: Record<string, RepoType> = { models: 'model', datasets: 'dataset', spaces: 'space' }
 /** The repo type a URL segment names (`models` → `model`), or undefined; never an Object prototype key. */

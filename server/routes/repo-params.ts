@@ -1,15 +1,14 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyRequest } from 'fastify'
 import type { RepoRow, RepoType } from '../../storage/db/repos-repo.js'
-import type { Action } from '../auth/access.js'
 import type { Context } from '../context.js'
 import { errors } from '../errors.js'
-import { typeFromSegment } from '../protocol/repo-id.js'
+import { typeFromSegment, type RepoId } from '../protocol/repo-id.js'
 import { BadEncodingError, rawSegments, revisionAndPath } from '../protocol/url-path.js'
 
 /** `/api/{types}/{ns}/{name}/…` parameters. */
 export const ApiRepoParams = Type.Object({
-  // Any segment: an unknown type (`kernels`, docs/hub-api.md §1.2) is a missing repo (apiRepo), not a 400.
+  // Any segment: an unknown type (`kernels`, docs/hub-api.md §1.2) is a missing repo (apiRepoId), not a 400.
   types: Type.String(),
   ns: Type.String(),
   name: Type.String(),
@@ -28,10 +27,33 @@ export const FILE_PREFIXES: readonly { prefix: string; type: RepoType }[] = [
   { prefix: '/spaces', type: 'space' },
 ]
 
-export function apiRepo(ctx: Context, request: FastifyRequest, params: ApiRepoParams, action: Action): RepoRow {
+/** The repo of `/api/{types}/{ns}/{name}/…`; an unknown type is a missing repo, whoever asks. */
+export function apiRepoId(request: FastifyRequest): RepoId {
+  const params = request.params as ApiRepoParams
   const type = typeFromSegment(params.types)
   if (!type) throw errors.repoNotFound()
-  return ctx.repos.get(type, params.ns, params.name, request.actor, action)
+  return { type, namespace: params.ns, name: params.name }
+}
+
+/** The repo of a file URL (`/{prefix}{ns}/{name}/…`) whose prefix names `type`. */
+export function fileRepoId(type: RepoType): (request: FastifyRequest) => RepoId {
+  return (request) => {
+    const params = request.params as FileRepoParams
+    return { type, namespace: params.ns, name: params.name }
+  }
+}
+
+/** The repo of a git or git-lfs URL, whose name carries git's `.git` suffix or not. */
+export function gitRepoId(type: RepoType): (request: FastifyRequest) => RepoId {
+  return (request) => {
+    const params = request.params as FileRepoParams
+    return { type, namespace: params.ns, name: stripGit(params.name) }
+  }
+}
+
+/** The repo name in git and LFS URLs carries git's `.git` suffix; accept it with or without. */
+function stripGit(name: string): string {
+  return name.endsWith('.git') ? name.slice(0, -4) : name
 }
 
 /**

@@ -6,7 +6,7 @@ import { parseRange } from '../protocol/range.js'
 import { BlobNotFoundError } from '../../storage/blobs/blob-store.js'
 import { canOpenRange } from '../../storage/blobs/fs-blob-store.js'
 import { contentTypeFor, contentDisposition } from '../protocol/content-type.js'
-import { FILE_PREFIXES, FileRepoParams, urlTarget } from './repo-params.js'
+import { FILE_PREFIXES, FileRepoParams, fileRepoId, urlTarget } from './repo-params.js'
 import type { RefSnapshot } from '../../storage/git/ref-snapshot.js'
 import type { RepoRow } from '../../storage/db/repos-repo.js'
 
@@ -25,8 +25,9 @@ export function resolveRoute(app: FastifyInstance, ctx: Context) {
         method: ['GET', 'HEAD'],
         url: `${prefix}/:ns/:name/${kind}/*`,
         schema: { params: FileRepoParams },
+        config: { repo: { id: fileRepoId(type), action: 'read' } },
         handler: async (request, reply) => {
-          const repo = ctx.repos.get(type, request.params.ns, request.params.name, request.actor, 'read')
+          const repo = request.repo
           const refs = ctx.content.refs(repo) // read once for parsing and resolving
           const f = ctx.content.remembered<FileAnswer>(refs, `${kind}:${request.url}`) ?? (await locate(ctx, repo, refs, kind, request.url, skip))
           // The Hub counts every GET or HEAD of a model's query file (config.json by default).

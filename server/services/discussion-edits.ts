@@ -27,11 +27,10 @@ export class DiscussionEdits {
     })
   }
 
-  /** Only a comment's author may edit it. */
+  /** Replaces a comment's text; whether `author` may (`comment.edit` in auth/access.ts) is asked before. */
   editComment(repo: RepoRow, d: DiscussionRow, eventId: string, content: string, author: string): EventRow {
     return this.discussions.transaction(() => {
-      const { event, data } = this.comment(repo, d, eventId)
-      if (event.author !== author) throw errors.forbidden('Only the author of a comment may edit it')
+      const { event, data } = this.parsed(repo, d, eventId)
       if (data.hidden) throw errors.badRequest('A hidden comment cannot be edited')
       const numEdits = typeof data.numEdits === 'number' ? data.numEdits + 1 : 1
       const latest = { raw: content, html: escapeHtml(content), updatedAt: new Date().toISOString(), author: { name: author } }
@@ -42,7 +41,7 @@ export class DiscussionEdits {
   /** Irreversible, as on the Hub: the content is gone, only the fact that there was a comment remains. */
   hideComment(repo: RepoRow, d: DiscussionRow, eventId: string): EventRow {
     return this.discussions.transaction(() => {
-      const { event, data } = this.comment(repo, d, eventId)
+      const { event, data } = this.parsed(repo, d, eventId)
       const latest = { raw: '', html: '', updatedAt: new Date().toISOString() }
       return this.discussions.setEventData(repo.id, d.num, event, { ...data, hidden: true, latest })
     })
@@ -61,9 +60,15 @@ export class DiscussionEdits {
     return out.toString('utf8')
   }
 
-  private comment(repo: RepoRow, d: DiscussionRow, eventId: string): { event: EventRow; data: Record<string, unknown> } {
+  /** A comment of discussion `d` (EntryNotFound if there is none with that id). */
+  comment(repo: RepoRow, d: DiscussionRow, eventId: string): EventRow {
     const event = /^[0-9a-f]{24}$/.test(eventId) ? this.discussions.event(repo.id, d.num, eventId) : undefined
     if (!event || event.type !== 'comment') throw errors.entryNotFound(undefined, `Comment ${eventId} not found in discussion #${d.num}`)
+    return event
+  }
+
+  private parsed(repo: RepoRow, d: DiscussionRow, eventId: string): { event: EventRow; data: Record<string, unknown> } {
+    const event = this.comment(repo, d, eventId)
     return { event, data: JSON.parse(event.data) as Record<string, unknown> }
   }
 }

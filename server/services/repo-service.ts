@@ -5,7 +5,7 @@ import { DEFAULT_GITATTRIBUTES } from '../../storage/formats/gitattributes.js'
 import type { RepoStore } from '../../storage/git/repo-store.js'
 import { authorize, can, canCreateIn, checkCaller, requireUser, type Action, type Actor } from '../auth/access.js'
 import { errors, RepoMovedError } from '../errors.js'
-import { RESERVED_NAMESPACES, repoPartProblem, URL_PREFIX } from '../protocol/repo-id.js'
+import { RESERVED_NAMESPACES, repoPartProblem, URL_PREFIX, type RepoId } from '../protocol/repo-id.js'
 import { TreeEditor } from '../../storage/git/tree-edit.js'
 import { authorOf } from './identity.js'
 import type { RepoIndexer } from './repo-indexer.js'
@@ -29,9 +29,29 @@ export class RepoService {
     private readonly publicUrl: () => string,
   ) {}
 
-  /** The repo if `actor` may do `action` on it; otherwise the Hub's error (RepoNotFound for unreadable). */
-  get(type: RepoType, namespace: string, name: string, actor: Actor, action: Action): RepoRow {
-    const repo = this.repos.find(type, namespace, name)
+  /**
+   * The repo `id` names, if this server has it. Every lookup of a repo a request names goes
+   * through here, so that a pull-through mirror can answer a miss with a promise and go upstream.
+   * What is stored answers at once: the hot path (resolve, repo info) pays no promise and no tick.
+   */
+  find(id: RepoId): RepoRow | undefined | Promise<RepoRow | undefined> {
+    return this.repos.find(id.type, id.namespace, id.name)
+  }
+
+  /**
+   * The repo if `actor` may do `action` on it; otherwise the Hub's error (RepoNotFound for
+   * unreadable, a RepoMovedError for the old id of a repo the caller can see). At once, or a
+   * promise when `find` answers with one: `await` it either way.
+   */
+  get(type: RepoType, namespace: string, name: string, actor: Actor, action: Action): RepoRow | Promise<RepoRow> {
+    const id = { type, namespace, name }
+    const found = this.find(id)
+    if (found instanceof Promise) return found.then((repo) => this.allowed(repo, id, actor, action))
+    return this.allowed(found, id, actor, action)
+  }
+
+  /** What `get` answers once `find` has: the repo, or why not. */
+  private allowed(repo: RepoRow | undefined, { type, namespace, name }: RepoId, actor: Actor, action: Action): RepoRow {
     if (!repo) {
       checkCaller(actor)
       const moved = this.movedTo(type, namespace, name, actor)

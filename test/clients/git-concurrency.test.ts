@@ -20,7 +20,7 @@ t.test(`${PUSHERS} pushers × ${PUSHES_EACH} pushes and ${API_COMMITS} API commi
   const server = await startServer(t, { HUBD_GIT_MAINTENANCE_WRITES: '10' })
   const { git } = await gitClient(t)
   await createRepo(server, 'busy')
-  const repo = server.ctx.repos.get('model', 'admin', 'busy', ANONYMOUS, 'read')
+  const repo = await server.ctx.repos.get('model', 'admin', 'busy', ANONYMOUS, 'read')
   const dir = scratchDir(t)
   const url = tokenUrl(server, 'admin/busy')
 

@@ -22,8 +22,8 @@ async function commit(server: TestServer, name: string, file: string, text: stri
   return ((await res.json()) as { commitOid: string }).commitOid
 }
 
-function gitdirOf(server: TestServer, name: string): { id: string; gitdir: string } {
-  const repo = server.ctx.repos.get('model', 'admin', name, ANONYMOUS, 'read')
+async function gitdirOf(server: TestServer, name: string): Promise<{ id: string; gitdir: string }> {
+  const repo = await server.ctx.repos.get('model', 'admin', name, ANONYMOUS, 'read')
   return { id: repo.id, gitdir: path.join(server.dataDir, 'repos', repo.id.slice(0, 2), `${repo.id}.git`) }
 }
 
@@ -31,7 +31,7 @@ t.test('maintenance packs API commits; clones and reads go on meanwhile', async 
   const server = await startServer(t, { HUBD_GIT_MAINTENANCE_WRITES: '1000' })
   const { git } = await gitClient(t)
   await createRepo(server, 'packed')
-  const { id, gitdir } = gitdirOf(server, 'packed')
+  const { id, gitdir } = await gitdirOf(server, 'packed')
   for (let i = 0; i < 6; i++) await commit(server, 'packed', `f${i}.txt`, `${i}\n`)
   t.ok((await packStats(gitdir)).loose > 10, 'API commits leave loose objects')
 
@@ -52,7 +52,7 @@ t.test('maintenance packs API commits; clones and reads go on meanwhile', async 
 t.test('the Nth write triggers maintenance; past MAX_PACKS everything folds into one pack', async (t) => {
   const server = await startServer(t, { HUBD_GIT_MAINTENANCE_WRITES: '1' })
   await createRepo(server, 'folded')
-  const { id, gitdir } = gitdirOf(server, 'folded')
+  const { id, gitdir } = await gitdirOf(server, 'folded')
   // Every commit schedules a pass: each packs its loose objects into one more pack.
   for (let i = 0; i <= MAX_PACKS; i++) {
     await commit(server, 'folded', `f${i}.txt`, `${i}\n`)

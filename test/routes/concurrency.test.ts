@@ -38,7 +38,7 @@ t.test('concurrent commits without parentCommit all land', async (t) => {
   // The head is one of the commits, and walking first parents visits all N (a linear history).
   const head = await branchHead(s, repo)
   t.ok(oids.includes(head), 'the head is one of the racing commits')
-  const git = s.ctx.content.git(s.ctx.repos.get('model', 'admin', 'race', s.ctx.auth.actorFor(`Bearer ${s.token}`), 'read'))
+  const git = s.ctx.content.git(await s.ctx.repos.get('model', 'admin', 'race', s.ctx.auth.actorFor(`Bearer ${s.token}`), 'read'))
   const seen = new Set<string>()
   let cur: string | undefined = head
   while (cur && seen.size < N + 5) {

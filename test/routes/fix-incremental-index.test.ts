@@ -44,7 +44,7 @@ t.test('facts indexed from each commit diff equal those of a full listing', asyn
     const usedStorage = base + [...files.values()].reduce((a, b) => a + b, 0)
     t.same({ tags: info.tags, usedStorage: info.usedStorage }, { ...step.expect, usedStorage }, `${step.name}: info`)
     // A fresh indexer knows no parent: it lists every file.
-    const repo = server.ctx.repos.get('model', 'admin', 'inc', ANONYMOUS, 'read')
+    const repo = await server.ctx.repos.get('model', 'admin', 'inc', ANONYMOUS, 'read')
     const full = await new RepoIndexer(null as unknown as ReposRepo, server.ctx.content).describe(repo, info.sha)
     t.same(await server.ctx.indexer.describe(repo, info.sha), full, `${step.name}: same facts as a full listing`)
     const listed = (await (await fetch(`${server.url}/api/models?search=inc&full=true`)).json()) as { tags?: string[] }[]

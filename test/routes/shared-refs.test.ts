@@ -129,7 +129,7 @@ t.test('ref changes through one server show at once on another that has the answ
 
   // Behind hubd's back (git run by hand on the bare repo): seen within about a second.
   const actor = a.ctx.auth.actorFor(`Bearer ${a.token}`)
-  const gitdir = a.ctx.content.git(a.ctx.repos.get('model', 'admin', 'shared', actor, 'read')).gitdir
+  const gitdir = a.ctx.content.git(await a.ctx.repos.get('model', 'admin', 'shared', actor, 'read')).gitdir
   execFileSync('git', ['--git-dir', gitdir, 'update-ref', 'refs/heads/main', v1])
   const deadline = Date.now() + 5000
   let seen = await look(b.url, 'main')

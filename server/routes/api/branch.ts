@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Context } from '../../context.js'
 import { requireUser } from '../../auth/access.js'
 import { revisionFrom } from '../../protocol/url-path.js'
-import { ApiRepoParams, apiRepo, decoding, optionalBody, rawTail } from '../repo-params.js'
+import { ApiRepoParams, apiRepoId, decoding, optionalBody, rawTail } from '../repo-params.js'
 
 const Body = Type.Object(
   {
@@ -18,9 +18,9 @@ const Body = Type.Object(
 export function branchRoute(app: FastifyInstance, ctx: Context) {
   app.post<{ Params: ApiRepoParams; Body: Static<typeof Body> }>(
     '/api/:types/:ns/:name/branch/*',
-    { schema: { params: ApiRepoParams, body: Body }, preValidation: optionalBody },
+    { schema: { params: ApiRepoParams, body: Body }, preValidation: optionalBody, config: { repo: { id: apiRepoId, action: 'write' } } },
     async (request) => {
-      const repo = apiRepo(ctx, request, request.params, 'write')
+      const repo = request.repo
       const name = await decoding(() => revisionFrom(rawTail(request, 5)))
       const b = request.body
       await ctx.refs.createBranch(repo, name, {
@@ -32,9 +32,9 @@ export function branchRoute(app: FastifyInstance, ctx: Context) {
       return {}
     },
   )
-  app.delete<{ Params: ApiRepoParams }>('/api/:types/:ns/:name/branch/*', { schema: { params: ApiRepoParams } }, async (request) => {
-    const repo = apiRepo(ctx, request, request.params, 'write')
-    await ctx.refs.deleteBranch(repo, await decoding(() => revisionFrom(rawTail(request, 5))))
+  const write = { schema: { params: ApiRepoParams }, config: { repo: { id: apiRepoId, action: 'write' as const } } }
+  app.delete<{ Params: ApiRepoParams }>('/api/:types/:ns/:name/branch/*', write, async (request) => {
+    await ctx.refs.deleteBranch(request.repo, await decoding(() => revisionFrom(rawTail(request, 5))))
     return {}
   })
 }

@@ -7,7 +7,7 @@ import { errors, HubError } from '../../errors.js'
 import { BodyTooLargeError, ndjsonLines } from '../../protocol/ndjson.js'
 import { queryBool } from '../../protocol/query.js'
 import { revisionFrom } from '../../protocol/url-path.js'
-import { ApiRepoParams, apiRepo, decoding, rawTail } from '../repo-params.js'
+import { ApiRepoParams, apiRepoId, decoding, rawTail } from '../repo-params.js'
 
 const Answer = Type.Object({
   success: Type.Boolean(),
@@ -24,10 +24,10 @@ const Answer = Type.Object({
 export function commitRoute(app: FastifyInstance, ctx: Context) {
   app.post<{ Params: ApiRepoParams; Querystring: Record<string, unknown> }>(
     '/api/:types/:ns/:name/commit/*',
-    { schema: { params: ApiRepoParams, response: { 200: Answer } } },
+    // Opening a PR needs only read access (as on the Hub); committing to a ref is asked below.
+    { schema: { params: ApiRepoParams, response: { 200: Answer } }, config: { repo: { id: apiRepoId, action: 'contribute' } } },
     async (request) => {
-      // Opening a PR needs only read access (as on the Hub); committing to a branch needs write.
-      const repo = apiRepo(ctx, request, request.params, 'contribute')
+      const repo = request.repo
       const user = requireUser(request.actor)
       const createPr = queryBool(request.query.create_pr)
       const type = request.headers['content-type'] ?? ''
@@ -36,7 +36,7 @@ export function commitRoute(app: FastifyInstance, ctx: Context) {
       }
       const rev = await decoding(() => revisionFrom(rawTail(request, 5)))
       const ref = await ctx.commits.targetRef(repo, rev)
-      if (!createPr && !isOwnPr(ctx, repo, ref, user.name)) authorize(request.actor, 'write', repo)
+      if (!createPr) authorize(request.actor, 'commit', repo, { author: prAuthor(ctx, repo, ref) })
       let result
       try {
         const lines = ndjsonLines(request.raw, ctx.config.maxCommitBody)
@@ -58,13 +58,13 @@ export function commitRoute(app: FastifyInstance, ctx: Context) {
   )
 }
 
-/** A PR's author may push more commits to it (`refs/pr/N`), as on the Hub. */
-function isOwnPr(ctx: Context, repo: RepoRow, ref: string, user: string): boolean {
+/** The author of the PR whose ref `ref` is (who may push more commits to it); null for any other ref. */
+function prAuthor(ctx: Context, repo: RepoRow, ref: string): string | null {
   const m = /^refs\/pr\/(\d+)$/.exec(ref)
-  if (!m) return false
+  if (!m) return null
   try {
-    return ctx.prs.get(repo, Number(m[1])).author === user
+    return ctx.prs.get(repo, Number(m[1])).author
   } catch {
-    return false
+    return null
   }
 }

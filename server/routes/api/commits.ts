@@ -5,7 +5,7 @@ import { errors } from '../../errors.js'
 import { queryList } from '../../protocol/query.js'
 import { revisionFrom } from '../../protocol/url-path.js'
 import { escapeHtml } from '../../services/pr-service.js'
-import { ApiRepoParams, apiRepo, decoding, rawTail } from '../repo-params.js'
+import { ApiRepoParams, apiRepoId, decoding, rawTail } from '../repo-params.js'
 import { nextLink, ResponseCache, type CachedBody } from '../../services/response-cache.js'
 import { sendCachedJson } from '../send-json.js'
 
@@ -34,9 +34,9 @@ export function commitsRoute(app: FastifyInstance, ctx: Context) {
   const pages = new ResponseCache<number>(16 * 1024 * 1024)
   app.get<{ Params: ApiRepoParams; Querystring: Record<string, unknown> }>(
     '/api/:types/:ns/:name/commits/*',
-    { schema: { params: ApiRepoParams, response: { 200: Type.Array(Commit) } } },
+    { schema: { params: ApiRepoParams, response: { 200: Type.Array(Commit) } }, config: { repo: { id: apiRepoId, action: 'read' } } },
     async (request, reply) => {
-      const repo = apiRepo(ctx, request, request.params, 'read')
+      const repo = request.repo
       const refs = ctx.content.refs(repo)
       // The answer to a URL holds as long as this view of the refs (ContentService.remember).
       const memoKey = `commits:${request.url}`

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Context } from '../../context.js'
 import { authorize, requireUser } from '../../auth/access.js'
 import { eventJson } from '../../services/pr-service.js'
-import { ApiRepoParams, apiRepo } from '../repo-params.js'
+import { ApiRepoParams, apiRepoId } from '../repo-params.js'
 
 const NumParams = Type.Intersect([ApiRepoParams, Type.Object({ num: Type.String({ pattern: '^\\d{1,9}$' }) })])
 type NumParams = Static<typeof NumParams>
@@ -20,32 +20,35 @@ const Content = Type.Object({ content: Type.String({ minLength: 1 }) }, { additi
  */
 export function discussionEditsRoute(app: FastifyInstance, ctx: Context) {
   const target = (request: FastifyRequest<{ Params: NumParams }>) => {
-    const repo = apiRepo(ctx, request, request.params, 'contribute')
+    const repo = request.repo
     return { repo, d: ctx.prs.get(repo, Number(request.params.num)), user: requireUser(request.actor) }
   }
+  const config = { repo: { id: apiRepoId, action: 'contribute' as const } }
 
   app.post<{ Params: NumParams; Body: Static<typeof Title> }>(
     '/api/:types/:ns/:name/discussions/:num/title',
-    { schema: { params: NumParams, body: Title } },
+    { schema: { params: NumParams, body: Title }, config },
     async (request) => {
       const { repo, d, user } = target(request)
-      if (d.author !== user.name) authorize(request.actor, 'write', repo)
+      authorize(request.actor, 'discussion.edit', repo, { author: d.author })
       return { newTitle: eventJson(ctx.discussionEdits.rename(repo, d, request.body.title.trim(), user.name)) }
     },
   )
 
   app.post<{ Params: CommentParams; Body: Static<typeof Content> }>(
     '/api/:types/:ns/:name/discussions/:num/comment/:commentId/edit',
-    { schema: { params: CommentParams, body: Content } },
+    { schema: { params: CommentParams, body: Content }, config },
     async (request) => {
       const { repo, d, user } = target(request)
+      const comment = ctx.discussionEdits.comment(repo, d, request.params.commentId)
+      authorize(request.actor, 'comment.edit', repo, { author: comment.author })
       return { updatedComment: eventJson(ctx.discussionEdits.editComment(repo, d, request.params.commentId, request.body.content, user.name)) }
     },
   )
 
   app.post<{ Params: CommentParams }>(
     '/api/:types/:ns/:name/discussions/:num/comment/:commentId/hide',
-    { schema: { params: CommentParams } },
+    { schema: { params: CommentParams }, config },
     async (request) => {
       const { repo, d } = target(request)
       authorize(request.actor, 'write', repo)

@@ -1,10 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import type { Context } from '../../context.js'
-import { authorize, requireUser, type Action } from '../../auth/access.js'
+import { authorize, requireUser, type RepoAction } from '../../auth/access.js'
 import { errors } from '../../errors.js'
 import { eventJson } from '../../services/pr-service.js'
-import { ApiRepoParams, apiRepo, optionalBody } from '../repo-params.js'
+import { ApiRepoParams, apiRepoId, optionalBody } from '../repo-params.js'
 
 const NumParams = Type.Intersect([ApiRepoParams, Type.Object({ num: Type.String({ pattern: '^\\d{1,9}$' }) })])
 type NumParams = Static<typeof NumParams>
@@ -28,15 +28,14 @@ const PAGE = 50
  * comment, change status (close/reopen) and merge. PRs opened here start at the default branch's head.
  */
 export function discussionsRoute(app: FastifyInstance, ctx: Context) {
-  const repoOf = (request: FastifyRequest<{ Params: ApiRepoParams }>, action: Action) =>
-    apiRepo(ctx, request, request.params, action)
+  const needs = (action: RepoAction) => ({ repo: { id: apiRepoId, action } })
 
   app.post<{ Params: ApiRepoParams; Body: Static<typeof Create> }>(
     '/api/:types/:ns/:name/discussions',
-    { schema: { params: ApiRepoParams, body: Create } },
+    // Anyone who can read the repo may open a PR or discussion, as on the Hub.
+    { schema: { params: ApiRepoParams, body: Create }, config: needs('contribute') },
     async (request) => {
-      // Anyone who can read the repo may open a PR or discussion, as on the Hub.
-      const repo = repoOf(request, 'contribute')
+      const repo = request.repo
       const user = requireUser(request.actor)
       const { title, description = '', pullRequest = false } = request.body
       let num: number
@@ -51,9 +50,9 @@ export function discussionsRoute(app: FastifyInstance, ctx: Context) {
 
   app.get<{ Params: ApiRepoParams; Querystring: Record<string, unknown> }>(
     '/api/:types/:ns/:name/discussions',
-    { schema: { params: ApiRepoParams } },
+    { schema: { params: ApiRepoParams }, config: needs('read') },
     async (request) => {
-      const repo = repoOf(request, 'read')
+      const repo = request.repo
       const p = typeof request.query.p === 'string' && /^\d{1,6}$/.test(request.query.p) ? Number(request.query.p) : 0
       const q = request.query
       const type = q.type === 'pull_request' ? 1 : q.type === 'discussion' ? 0 : null
@@ -67,9 +66,9 @@ export function discussionsRoute(app: FastifyInstance, ctx: Context) {
   // py always asks with `diff=1` and reads `diff` (the PR's changes as a git diff).
   app.get<{ Params: NumParams; Querystring: Record<string, unknown> }>(
     '/api/:types/:ns/:name/discussions/:num',
-    { schema: { params: NumParams } },
+    { schema: { params: NumParams }, config: needs('read') },
     async (request) => {
-      const repo = repoOf(request, 'read')
+      const repo = request.repo
       const d = ctx.prs.get(repo, Number(request.params.num))
       const details = ctx.prs.details(repo, d)
       if (request.query.diff !== '1' || !d.is_pr) return details
@@ -79,9 +78,9 @@ export function discussionsRoute(app: FastifyInstance, ctx: Context) {
 
   app.post<{ Params: NumParams; Body: Static<typeof Comment> }>(
     '/api/:types/:ns/:name/discussions/:num/comment',
-    { schema: { params: NumParams, body: Comment } },
+    { schema: { params: NumParams, body: Comment }, config: needs('contribute') },
     async (request) => {
-      const repo = repoOf(request, 'contribute')
+      const repo = request.repo
       const e = ctx.prs.comment(repo, Number(request.params.num), request.body.comment, requireUser(request.actor).name)
       return { newMessage: eventJson(e) }
     },
@@ -89,11 +88,10 @@ export function discussionsRoute(app: FastifyInstance, ctx: Context) {
 
   app.post<{ Params: NumParams; Body: Static<typeof Status> }>(
     '/api/:types/:ns/:name/discussions/:num/status',
-    { schema: { params: NumParams, body: Status } },
+    { schema: { params: NumParams, body: Status }, config: needs('contribute') },
     async (request) => {
-      const repo = repoOf(request, 'contribute')
-      // Its author may close or reopen a discussion; anyone else needs write access.
-      if (ctx.prs.get(repo, Number(request.params.num)).author !== requireUser(request.actor).name) authorize(request.actor, 'write', repo)
+      const repo = request.repo
+      authorize(request.actor, 'discussion.edit', repo, { author: ctx.prs.get(repo, Number(request.params.num)).author })
       const e = ctx.prs.setStatus(repo, Number(request.params.num), request.body.status, requireUser(request.actor).name, request.body.comment ?? null)
       return { newStatus: eventJson(e) }
     },
@@ -102,9 +100,9 @@ export function discussionsRoute(app: FastifyInstance, ctx: Context) {
   // py sends no body at all unless there is a comment.
   app.post<{ Params: NumParams; Body: Static<typeof Merge> }>(
     '/api/:types/:ns/:name/discussions/:num/merge',
-    { schema: { params: NumParams, body: Merge }, preValidation: optionalBody },
+    { schema: { params: NumParams, body: Merge }, preValidation: optionalBody, config: needs('write') },
     async (request) => {
-      const repo = repoOf(request, 'write')
+      const repo = request.repo
       const text = request.body.comment ?? null
       const oid = await ctx.prs.merge(repo, Number(request.params.num), requireUser(request.actor).name, text)
       return { mergeCommitId: oid }

@@ -5,7 +5,7 @@ import { errors } from '../../errors.js'
 import { queryBool } from '../../protocol/query.js'
 import { revisionFrom } from '../../protocol/url-path.js'
 import { TreeEntrySchema, toWireEntry } from '../../schemas/tree-entry.js'
-import { ApiRepoParams, apiRepo, decoding, rawTail } from '../repo-params.js'
+import { ApiRepoParams, apiRepoId, decoding, rawTail } from '../repo-params.js'
 
 const Body = Type.Object(
   {
@@ -23,9 +23,9 @@ export function pathsInfoRoute(app: FastifyInstance, ctx: Context) {
   const xetHashOf = (oid: string) => (ctx.config.xet ? ctx.xet.fileOf(oid)?.fileHash : undefined)
   app.post<{ Params: ApiRepoParams; Body: { paths: string | string[]; expand?: boolean | string } }>(
     '/api/:types/:ns/:name/paths-info/*',
-    { schema: { params: ApiRepoParams, body: Body, response: { 200: Type.Array(TreeEntrySchema) } } },
+    { schema: { params: ApiRepoParams, body: Body, response: { 200: Type.Array(TreeEntrySchema) } }, config: { repo: { id: apiRepoId, action: 'read' } } },
     async (request) => {
-      const repo = apiRepo(ctx, request, request.params, 'read')
+      const repo = request.repo
       const rev = await decoding(() => revisionFrom(rawTail(request, 5)))
       const { commit } = await ctx.content.resolve(repo, rev, ctx.content.refs(repo))
       const paths = Array.isArray(request.body.paths) ? request.body.paths : [request.body.paths]

@@ -5,7 +5,7 @@ import { LfsAttributes } from '../../../storage/formats/gitattributes.js'
 import { GitIgnore } from '../../../storage/formats/gitignore.js'
 import { revisionFrom } from '../../protocol/url-path.js'
 import { uploadMode } from '../../services/upload-mode.js'
-import { ApiRepoParams, apiRepo, decoding, rawTail } from '../repo-params.js'
+import { ApiRepoParams, apiRepoId, decoding, rawTail } from '../repo-params.js'
 import type { RepoRow } from '../../../storage/db/repos-repo.js'
 
 const Body = Type.Object(
@@ -35,9 +35,9 @@ const Answer = Type.Object({
 export function preuploadRoute(app: FastifyInstance, ctx: Context) {
   app.post<{ Params: ApiRepoParams; Body: Static<typeof Body> }>(
     '/api/:types/:ns/:name/preupload/*',
-    { schema: { params: ApiRepoParams, body: Body, response: { 200: Answer } } },
+    { schema: { params: ApiRepoParams, body: Body, response: { 200: Answer } }, config: { repo: { id: apiRepoId, action: 'contribute' } } },
     async (request) => {
-      const repo = apiRepo(ctx, request, request.params, 'contribute')
+      const repo = request.repo
       const rev = await decoding(() => revisionFrom(rawTail(request, 5)))
       const { commit } = await ctx.content.resolve(repo, rev)
       const readText = async (path: string) => {

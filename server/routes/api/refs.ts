@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { Context } from '../../context.js'
 import { queryBool } from '../../protocol/query.js'
-import { ApiRepoParams, apiRepo } from '../repo-params.js'
+import { ApiRepoParams, apiRepoId } from '../repo-params.js'
 
 const Ref = Type.Object({ name: Type.String(), ref: Type.String(), targetCommit: Type.String() })
 const Refs = Type.Object({
@@ -16,10 +16,9 @@ const Refs = Type.Object({
 export function refsRoute(app: FastifyInstance, ctx: Context) {
   app.get<{ Params: ApiRepoParams; Querystring: Record<string, unknown> }>(
     '/api/:types/:ns/:name/refs',
-    { schema: { params: ApiRepoParams, response: { 200: Refs } } },
+    { schema: { params: ApiRepoParams, response: { 200: Refs } }, config: { repo: { id: apiRepoId, action: 'read' } } },
     async (request) => {
-      const repo = apiRepo(ctx, request, request.params, 'read')
-      return ctx.refs.list(repo, queryBool(request.query.include_prs))
+      return ctx.refs.list(request.repo, queryBool(request.query.include_prs))
     },
   )
 }

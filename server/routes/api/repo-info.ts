@@ -3,7 +3,7 @@ import type { Context } from '../../context.js'
 import { queryBool } from '../../protocol/query.js'
 import { revisionFrom } from '../../protocol/url-path.js'
 import { RepoInfoSchema, repoInfoJson } from '../../schemas/repo-info.js'
-import { ApiRepoParams, apiRepo, decoding, rawTail } from '../repo-params.js'
+import { ApiRepoParams, apiRepoId, decoding, rawTail } from '../repo-params.js'
 import { ResponseCache, type CachedBody } from '../../services/response-cache.js'
 import type { RepoRow } from '../../../storage/db/repos-repo.js'
 import { sendCachedJson } from '../send-json.js'
@@ -35,7 +35,7 @@ export function repoInfoRoute(app: FastifyInstance, ctx: Context) {
     reply: FastifyReply,
   ) => {
     // Re-index on the way if the default branch moved behind our back (a push, another process).
-    const found = apiRepo(ctx, request, request.params, 'read')
+    const found = request.repo
     const refs = ctx.content.refs(found) // read once for re-indexing and resolving
     // While neither the row (downloads, likes, visibility…: a new object per database version)
     // nor the view of the refs changed, the same URL gets the same answer.
@@ -65,7 +65,10 @@ export function repoInfoRoute(app: FastifyInstance, ctx: Context) {
     const body = Buffer.concat([Buffer.from(rest), SIBLINGS, siblings, CLOSE])
     return answer(answers.set(key, body, rest))
   }
-  const schema = { params: ApiRepoParams, response: { 200: RepoInfoSchema } }
-  app.get('/api/:types/:ns/:name', { schema }, handler)
-  app.get('/api/:types/:ns/:name/revision/*', { schema }, handler)
+  const options = {
+    schema: { params: ApiRepoParams, response: { 200: RepoInfoSchema } },
+    config: { repo: { id: apiRepoId, action: 'read' as const } },
+  }
+  app.get('/api/:types/:ns/:name', options, handler)
+  app.get('/api/:types/:ns/:name/revision/*', options, handler)
 }

@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { Context } from '../../context.js'
 import { errors } from '../../errors.js'
-import { ApiRepoParams, apiRepo } from '../repo-params.js'
+import { ApiRepoParams, apiRepoId } from '../repo-params.js'
 
 const Body = Type.Object(
   {
@@ -19,9 +19,9 @@ const Body = Type.Object(
 export function settingsRoute(app: FastifyInstance, ctx: Context) {
   app.put<{ Params: ApiRepoParams; Body: Static<typeof Body> }>(
     '/api/:types/:ns/:name/settings',
-    { schema: { params: ApiRepoParams, body: Body } },
+    { schema: { params: ApiRepoParams, body: Body }, config: { repo: { id: apiRepoId, action: 'admin' } } },
     async (request) => {
-      const repo = apiRepo(ctx, request, request.params, 'admin')
+      const repo = request.repo
       const b = request.body
       if (b.visibility === 'protected' && repo.type !== 'space') throw errors.badRequest('Only spaces can be protected')
       const isPrivate = b.visibility !== undefined ? b.visibility !== 'public' : b.private

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Context } from '../../context.js'
 import { requireUser } from '../../auth/access.js'
 import { revisionFrom } from '../../protocol/url-path.js'
-import { ApiRepoParams, apiRepo, decoding, rawTail } from '../repo-params.js'
+import { ApiRepoParams, apiRepoId, decoding, rawTail } from '../repo-params.js'
 
 const Body = Type.Object({ tag: Type.String(), message: Type.Optional(Type.Union([Type.String(), Type.Null()])) }, { additionalProperties: true })
 
@@ -11,17 +11,17 @@ const Body = Type.Object({ tag: Type.String(), message: Type.Optional(Type.Union
 export function tagRoute(app: FastifyInstance, ctx: Context) {
   app.post<{ Params: ApiRepoParams; Body: Static<typeof Body> }>(
     '/api/:types/:ns/:name/tag/*',
-    { schema: { params: ApiRepoParams, body: Body } },
+    { schema: { params: ApiRepoParams, body: Body }, config: { repo: { id: apiRepoId, action: 'write' } } },
     async (request) => {
-      const repo = apiRepo(ctx, request, request.params, 'write')
+      const repo = request.repo
       const rev = await decoding(() => revisionFrom(rawTail(request, 5)))
       await ctx.refs.createTag(repo, rev || repo.default_branch, request.body.tag, request.body.message || null, requireUser(request.actor).name)
       return {}
     },
   )
-  app.delete<{ Params: ApiRepoParams }>('/api/:types/:ns/:name/tag/*', { schema: { params: ApiRepoParams } }, async (request) => {
-    const repo = apiRepo(ctx, request, request.params, 'write')
-    await ctx.refs.deleteTag(repo, await decoding(() => revisionFrom(rawTail(request, 5))))
+  const write = { schema: { params: ApiRepoParams }, config: { repo: { id: apiRepoId, action: 'write' as const } } }
+  app.delete<{ Params: ApiRepoParams }>('/api/:types/:ns/:name/tag/*', write, async (request) => {
+    await ctx.refs.deleteTag(request.repo, await decoding(() => revisionFrom(rawTail(request, 5))))
     return {}
   })
 }

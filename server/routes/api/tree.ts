@@ -5,7 +5,7 @@ import { queryBool } from '../../protocol/query.js'
 import { TreeEntrySchema, toWireEntry } from '../../schemas/tree-entry.js'
 import { Type } from '@sinclair/typebox'
 import { decodeCursor, encodeCursor } from '../../protocol/cursor.js'
-import { ApiRepoParams, apiRepo, urlTarget } from '../repo-params.js'
+import { ApiRepoParams, apiRepoId, urlTarget } from '../repo-params.js'
 import { nextLink, ResponseCache } from '../../services/response-cache.js'
 import { sendCachedJson } from '../send-json.js'
 
@@ -21,9 +21,9 @@ export function treeRoute(app: FastifyInstance, ctx: Context) {
   const pages = new ResponseCache<string | null>(32 * 1024 * 1024)
   app.get<{ Params: ApiRepoParams; Querystring: Record<string, unknown> }>(
     '/api/:types/:ns/:name/tree/*',
-    { schema: { params: ApiRepoParams, response: { 200: Type.Array(TreeEntrySchema) } } },
+    { schema: { params: ApiRepoParams, response: { 200: Type.Array(TreeEntrySchema) } }, config: { repo: { id: apiRepoId, action: 'read' } } },
     async (request, reply) => {
-      const repo = apiRepo(ctx, request, request.params, 'read')
+      const repo = request.repo
       const { commit, path } = await urlTarget(ctx, repo, request.url, 5)
       const cleanPath = path.replace(/\/+$/, '')
       const recursive = queryBool(request.query.recursive)

@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify'
 import type { Context } from '../../context.js'
 import { gitProtocolParam } from '../../protocol/pkt-line.js'
 import type { GitService } from '../../services/git-http-service.js'
-import { FILE_PREFIXES, FileRepoParams } from '../repo-params.js'
-import { gitRepo, loopbackBase } from './git-repo.js'
+import { FILE_PREFIXES, FileRepoParams, gitRepoId } from '../repo-params.js'
+import { loopbackBase } from './loopback-base.js'
 
 /**
  * POST /{prefix}{repo}[.git]/git-upload-pack (clone, fetch) or /git-receive-pack (push). The
@@ -13,15 +13,18 @@ function servicePostRoute(service: GitService) {
   return (app: FastifyInstance, ctx: Context) => {
     // Streamed on purpose: the body goes to git as it arrives, never through a parser or bodyLimit.
     app.addContentTypeParser(`application/x-${service}-request`, (_req, _payload, done) => done(null, undefined))
+    // 503 without git, before any access check.
+    const action = () => {
+      ctx.git.requireAvailable(service)
+      return service === 'git-receive-pack' ? 'write' : 'read'
+    }
     for (const { prefix, type } of FILE_PREFIXES) {
       app.post<{ Params: FileRepoParams }>(
         `${prefix}/:ns/:name/${service}`,
-        { schema: { params: FileRepoParams }, config: { gitErrors: true } },
+        { schema: { params: FileRepoParams }, config: { gitErrors: true, repo: { id: gitRepoId(type), action, challenge: true } } },
         async (request, reply) => {
-          ctx.git.requireAvailable(service)
-          const repo = gitRepo(ctx, request, type, service === 'git-receive-pack' ? 'write' : 'read')
           reply.hijack()
-          await ctx.git.serve(repo, service, gitProtocolParam(request.headers['git-protocol']), request.raw, reply.raw, loopbackBase(request))
+          await ctx.git.serve(request.repo, service, gitProtocolParam(request.headers['git-protocol']), request.raw, reply.raw, loopbackBase(request))
         },
       )
     }

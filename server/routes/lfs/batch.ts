@@ -1,9 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { RepoAction } from '../../auth/access.js'
 import type { Context } from '../../context.js'
-import { withChallenge } from '../../auth/challenge.js'
 import { errors } from '../../errors.js'
-import { FILE_PREFIXES, FileRepoParams } from '../repo-params.js'
+import { FILE_PREFIXES, FileRepoParams, gitRepoId } from '../repo-params.js'
 
 const Body = Type.Object(
   {
@@ -18,9 +18,17 @@ const Body = Type.Object(
   { additionalProperties: true },
 )
 
-/** The repo name in LFS URLs carries git's `.git` suffix; accept it with or without. */
-export function stripGit(name: string): string {
-  return name.endsWith('.git') ? name.slice(0, -4) : name
+/** What a batch request needs, once its hash and operation are known to be served (422 before any access check). */
+function batchAction(request: FastifyRequest): RepoAction {
+  const b = request.body as Static<typeof Body>
+  if (b.hash_algo !== undefined && b.hash_algo !== 'sha256' && b.hash_algo !== 'sha_256') {
+    throw errors.unprocessable(`Unsupported hash_algo ${b.hash_algo}`)
+  }
+  if (b.operation !== 'upload' && b.operation !== 'download') {
+    throw errors.unprocessable(`Unsupported operation "${b.operation}" (use upload or download)`)
+  }
+  // Uploads need only contribute: a PR from a reader uploads its LFS files first.
+  return b.operation === 'upload' ? 'contribute' : 'read'
 }
 
 /**
@@ -31,21 +39,14 @@ export function lfsBatchRoute(app: FastifyInstance, ctx: Context) {
   for (const { prefix, type } of FILE_PREFIXES) {
     app.post<{ Params: FileRepoParams; Body: Static<typeof Body> }>(
       `${prefix}/:ns/:name/info/lfs/objects/batch`,
-      { schema: { params: FileRepoParams, body: Body }, config: { lfsErrors: true } },
+      {
+        schema: { params: FileRepoParams, body: Body },
+        // git-lfs sends its token only after a 401 that asks for one.
+        config: { lfsErrors: true, repo: { id: gitRepoId(type), action: batchAction, challenge: true } },
+      },
       async (request, reply) => {
         const b = request.body
-        if (b.hash_algo !== undefined && b.hash_algo !== 'sha256' && b.hash_algo !== 'sha_256') {
-          throw errors.unprocessable(`Unsupported hash_algo ${b.hash_algo}`)
-        }
-        if (b.operation !== 'upload' && b.operation !== 'download') {
-          throw errors.unprocessable(`Unsupported operation "${b.operation}" (use upload or download)`)
-        }
-        // Uploads need only contribute: a PR from a reader uploads its LFS files first.
-        const action = b.operation === 'upload' ? 'contribute' : 'read'
-        // git-lfs sends its token only after a 401 that asks for one.
-        const repo = withChallenge(request.actor, () =>
-          ctx.repos.get(type, request.params.ns, stripGit(request.params.name), request.actor, action),
-        )
+        const repo = request.repo
         // Xet when offered and enabled (docs/xet-protocol.md §1.2): the client uploads to the CAS instead.
         const xet = b.operation === 'upload' && ctx.config.xet && (b.transfers ?? []).includes('xet')
         const answer = xet
