@@ -6,7 +6,7 @@
 // stretches) and measures, on exactly those chunks, the server's paths against the libraries:
 //
 //   * ingest: each xorb body, already received as 64 KiB pieces in memory, streamed into
-//     FsBlobStore.putKeyed with startXorbCheck (chunks verified in ~1 MiB batches on the pool's
+//     ContentStore.putKeyed (over FsBlobDriver) with startXorbCheck (chunks verified in ~1 MiB batches on the pool's
 //     worker threads, as many as cores up to 4; reported), wired as server/services/xet-uploads.ts does
 //     (verify every chunk: decompress + keyed BLAKE3 + merkle check; write to a temp file; truncate,
 //     rename). Reference: keyed BLAKE3 (hash-wasm, the hasher the verifier uses) of the same chunks'
@@ -14,7 +14,7 @@
 //     Shown too (no target): the same with the body read during the measurement in 64 KiB pieces on
 //     the main thread, as libuv reads a socket (receiving included).
 //   * reconstruction: one 1 GiB file made of all the xorbs' chunks, planned with planRange and
-//     streamed by reconstructStream from FsBlobStore.readKeyed ranges (as xet-reads.ts does) into a
+//     streamed by reconstructStream from ContentStore.readKeyed ranges (as xet-reads.ts does) into a
 //     sink. Reference: LZ4 frame decompression (lz4-napi decompressFrameSync) of the same chunk
 //     payloads, one call per chunk; shown too: lz4-napi's block decoder on the same blocks (what
 //     hubd's frame parser calls). Reference and reconstruction alternate order from run to run.
@@ -123,7 +123,7 @@ async function main() {
     process.exit(1)
   }, 5 * 60_000)
   timer.unref()
-  for (const f of ['formats/xet/xorb.js', 'formats/xet/plan.js', 'xet/reconstruct-stream.js', 'blobs/fs-blob-store.js']) {
+  for (const f of ['formats/xet/xorb.js', 'formats/xet/plan.js', 'xet/reconstruct-stream.js']) {
     if (!fs.existsSync(path.join(DIST, f))) throw new Error(`${path.join(DIST, f)} missing: run \`npm run build\` first`)
   }
   const imp = (f) => import(pathToFileURL(path.join(DIST, f)).href)
@@ -133,7 +133,11 @@ async function main() {
   const { decodeChunkPayload } = await imp('formats/xet/chunk-codec.js')
   const { planRange } = await imp('formats/xet/plan.js')
   const { reconstructStream } = await imp('xet/reconstruct-stream.js')
-  const { FsBlobStore } = await imp('blobs/fs-blob-store.js')
+  // The content store over the disk driver, as server/context.ts wires it (or, with HUBD_BENCH_DIST
+  // pointing at a build from before the two layers, its FsBlobStore).
+  const openStore = fs.existsSync(path.join(DIST, 'blobs/content-store.js'))
+    ? async (root, o) => new (await imp('blobs/content-store.js')).ContentStore(new (await imp('blobs/fs-blob-driver.js')).FsBlobDriver(root, o))
+    : async (root, o) => new (await imp('blobs/fs-blob-store.js')).FsBlobStore(root, o)
   const { createBLAKE3 } = require('hash-wasm')
   const lz4 = require('lz4-napi')
   await initXetHash()
@@ -143,7 +147,7 @@ async function main() {
   const machine = `${os.cpus().length} vCPU ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM`
   log(`node ${process.version}; ${machine}; load ${load0.toFixed(1)}`)
   const tmpRoot = removeOnCleanup(fs.mkdtempSync(path.join(os.tmpdir(), 'hubd-xet-bench-')))
-  const store = new FsBlobStore(path.join(tmpRoot, 'store'), { fsync: opts.fsync })
+  const store = await openStore(path.join(tmpRoot, 'store'), { fsync: opts.fsync })
   fs.mkdirSync(path.join(tmpRoot, 'bodies'))
 
   // ── build the xorbs: bodies on disk (what clients upload), chunk tables in memory ──

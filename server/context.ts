@@ -7,7 +7,8 @@ import { UsersRepo } from '../storage/db/users-repo.js'
 import { ReposRepo } from '../storage/db/repos-repo.js'
 import { LfsRepo } from '../storage/db/lfs-repo.js'
 import { SettingsRepo } from '../storage/db/settings-repo.js'
-import { FsBlobStore } from '../storage/blobs/fs-blob-store.js'
+import { ContentStore } from '../storage/blobs/content-store.js'
+import { FsBlobDriver } from '../storage/blobs/fs-blob-driver.js'
 import type { BlobStore } from '../storage/blobs/blob-store.js'
 import { RepoStore } from '../storage/git/repo-store.js'
 import { Authenticator } from './auth/authenticate.js'
@@ -82,19 +83,21 @@ export async function createContext(config: Config): Promise<Context> {
   const reposTable = new ReposRepo(db)
   const lfsTable = new LfsRepo(db)
   const settings = new SettingsRepo(db)
-  const fsBlobs = new FsBlobStore(path.join(config.dataDir, 'blobs'), { fsync: config.fsync })
+  // The one place that knows where blob bytes live: another driver (S3) is chosen here.
+  const blobDriver = new FsBlobDriver(path.join(config.dataDir, 'blobs'), { fsync: config.fsync })
+  const contentStore = new ContentStore(blobDriver)
   const store = new RepoStore(path.join(config.dataDir, 'repos'))
   store.onRefsMoved((id) => reposTable.refsMoved(id))
-  await Promise.all([fsBlobs.sweep(), store.sweep()])
+  await Promise.all([blobDriver.sweep(), store.sweep()])
 
   let port = config.port
   let host = 'localhost'
   const publicUrl = () => config.publicUrl ?? `http://${host}:${port}`
   const signer = new UrlSigner(Buffer.from(settings.getOrCreate('url-signing-key', () => randomBytes(32).toString('hex')), 'hex'))
   const casTokens = new CasTokens(Buffer.from(settings.getOrCreate('xet-token-key', () => randomBytes(32).toString('hex')), 'hex'))
-  const xet = new XetService(new XetRepo(db), lfsTable, fsBlobs, casTokens, signer, publicUrl)
+  const xet = new XetService(new XetRepo(db), lfsTable, contentStore, casTokens, signer, publicUrl)
   // Every LFS read path also finds objects uploaded through Xet (reconstructed on the fly).
-  const blobs = new XetBackedBlobStore(fsBlobs, xet)
+  const blobs = new XetBackedBlobStore(contentStore, xet)
 
   const generatedAdminToken = bootstrapAdmin(users, config)
   const content = new ContentService(store, lfsTable, () => reposTable.generation)

@@ -4,7 +4,6 @@ import type { Context } from '../context.js'
 import { errors, HubError } from '../errors.js'
 import { parseRange } from '../protocol/range.js'
 import { BlobNotFoundError } from '../../storage/blobs/blob-store.js'
-import { canOpenRange } from '../../storage/blobs/fs-blob-store.js'
 import { contentTypeFor, contentDisposition } from '../protocol/content-type.js'
 import { FILE_PREFIXES, FileRepoParams, fileRepoId, urlTarget } from './repo-params.js'
 import type { RefSnapshot } from '../../storage/git/ref-snapshot.js'
@@ -111,16 +110,14 @@ async function sendBody(
   }
   if (f.size === 0) return reply.send(Buffer.alloc(0))
   try {
-    if (canOpenRange(ctx.blobs)) {
-      // @NOTE: written to the socket through reused 1 MiB buffers instead of reply.send(ReadStream),
-      // whose per-read allocations cost GC time (bench/README.md). Headers are all set by now.
-      const blob = await ctx.blobs.openRange(f.lfsOid, { start, end })
-      reply.hijack()
-      reply.raw.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders)
-      await blob.sendTo(reply.raw).catch((err: unknown) => request.log.warn({ err }, 'LFS download failed midway'))
-      return reply
-    }
-    return reply.send(await ctx.blobs.read(f.lfsOid, { start, end }))
+    // @NOTE: the fs driver writes to the socket through reused 1 MiB buffers instead of
+    // reply.send(ReadStream), whose per-read allocations cost GC time (bench/README.md). Headers
+    // are all set by now.
+    const blob = await ctx.blobs.openRange(f.lfsOid, { start, end })
+    reply.hijack()
+    reply.raw.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders)
+    await blob.sendTo(reply.raw).catch((err: unknown) => request.log.warn({ err }, 'LFS download failed midway'))
+    return reply
   } catch (err) {
     if (err instanceof BlobNotFoundError) throw new HubError(500, 'The LFS object of this file is missing from storage')
     throw err

@@ -1,4 +1,4 @@
-import type { BlobStore } from '../../storage/blobs/blob-store.js'
+import type { Sha256Blobs } from '../../storage/blobs/blob-store.js'
 import type { LfsRepo } from '../../storage/db/lfs-repo.js'
 import type { RepoRow } from '../../storage/db/repos-repo.js'
 import { MAX_POINTER_SIZE, parsePointer } from '../../storage/formats/lfs-pointer.js'
@@ -23,7 +23,7 @@ export class PushCheck {
   constructor(
     private readonly cli: GitCli,
     private readonly lfs: LfsRepo,
-    private readonly blobs: BlobStore,
+    private readonly blobs: Sha256Blobs,
   ) {}
 
   /** Reasons to refuse the push, one line each; empty when it may go ahead. */

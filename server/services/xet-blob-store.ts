@@ -1,5 +1,5 @@
-import { pipeline } from 'node:stream/promises'
-import type { Readable, Writable } from 'node:stream'
+import type { Readable } from 'node:stream'
+import { streamRange, type BlobRange } from '../../storage/blobs/blob-range.js'
 import {
   BlobNotFoundError,
   type BlobExpectation,
@@ -8,7 +8,6 @@ import {
   type KeyedNamespace,
   type StreamVerifier,
 } from '../../storage/blobs/blob-store.js'
-import { canOpenRange, type BlobRange, type BlobRangeOpener } from '../../storage/blobs/fs-blob-store.js'
 
 /** What the wrapper needs from the Xet side: LFS objects that exist only as Xet files. */
 export interface XetObjects {
@@ -21,7 +20,7 @@ export interface XetObjects {
  * blobs first, then LFS objects that were uploaded through Xet, reconstructed from their xorbs as
  * a stream (docs/xet-protocol.md §1.5, §6). Writes go to the underlying store unchanged.
  */
-export class XetBackedBlobStore implements BlobStore, BlobRangeOpener {
+export class XetBackedBlobStore implements BlobStore {
   constructor(
     private readonly inner: BlobStore,
     private readonly xet: XetObjects,
@@ -47,8 +46,7 @@ export class XetBackedBlobStore implements BlobStore, BlobRangeOpener {
 
   async openRange(oid: string, range: ByteRange): Promise<BlobRange> {
     try {
-      if (canOpenRange(this.inner)) return await this.inner.openRange(oid, range)
-      return streamRange(await this.inner.read(oid, range))
+      return await this.inner.openRange(oid, range)
     } catch (err) {
       if (!(err instanceof BlobNotFoundError)) throw err
       const r = await this.xet.readObject(oid, range)
@@ -75,9 +73,6 @@ export class XetBackedBlobStore implements BlobStore, BlobRangeOpener {
   delete(oid: string): Promise<void> {
     return this.inner.delete(oid)
   }
-  sweep(): Promise<void> {
-    return this.inner.sweep()
-  }
   statKeyed(ns: KeyedNamespace, key: string): Promise<{ size: number } | null> {
     return this.inner.statKeyed(ns, key)
   }
@@ -86,22 +81,5 @@ export class XetBackedBlobStore implements BlobStore, BlobRangeOpener {
   }
   putKeyed(ns: KeyedNamespace, key: string, source: Readable, opts: { limit: number; verifier: StreamVerifier }): Promise<void> {
     return this.inner.putKeyed(ns, key, source, opts)
-  }
-}
-
-/** A BlobRange over a stream (a reconstruction): piped to the response, with back-pressure. */
-function streamRange(stream: Readable): BlobRange {
-  return {
-    async sendTo(res: Writable) {
-      try {
-        await pipeline(stream, res)
-      } catch (err) {
-        res.destroy(err as Error)
-        throw err
-      }
-    },
-    async close() {
-      stream.destroy()
-    },
   }
 }

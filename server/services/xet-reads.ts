@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { Readable } from 'node:stream'
-import type { BlobStore, ByteRange } from '../../storage/blobs/blob-store.js'
+import type { ByteRange, KeyedObjects } from '../../storage/blobs/blob-store.js'
 import type { XetRepo } from '../../storage/db/xet-repo.js'
 import { hashFromHex, isXetHashHex } from '../../storage/formats/xet/hash.js'
 import { planRange } from '../../storage/formats/xet/plan.js'
@@ -44,7 +44,7 @@ export interface ReconstructionV2 {
 export class XetReads {
   constructor(
     private readonly index: XetRepo,
-    private readonly blobs: BlobStore,
+    private readonly blobs: KeyedObjects,
     private readonly signer: UrlSigner,
     private readonly casUrl: () => string,
   ) {}

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Readable } from 'node:stream'
-import type { BlobStore, ByteRange } from '../../storage/blobs/blob-store.js'
+import type { ByteRange, KeyedObjects } from '../../storage/blobs/blob-store.js'
 import { SHA256_RE } from '../../storage/blobs/blob-store.js'
 import type { LfsRepo } from '../../storage/db/lfs-repo.js'
 import type { RepoRow } from '../../storage/db/repos-repo.js'
@@ -31,7 +31,7 @@ export class XetService {
   constructor(
     private readonly index: XetRepo,
     private readonly lfs: LfsRepo,
-    blobs: BlobStore,
+    blobs: KeyedObjects,
     private readonly tokens: CasTokens,
     signer: UrlSigner,
     private readonly publicUrl: () => string,

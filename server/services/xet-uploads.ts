@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { finished, type Readable } from 'node:stream'
-import { BlobVerifyError, type BlobStore } from '../../storage/blobs/blob-store.js'
+import { BlobVerifyError, type KeyedObjects } from '../../storage/blobs/blob-store.js'
 import type { XetChunkRow, XetFileRegistration, XetRepo } from '../../storage/db/xet-repo.js'
 import { XetFormatError } from '../../storage/formats/xet/errors.js'
 import { fileHash, hashFromHex, hashToHex, initXetHash, isDedupEligibleHash, isXetHashHex, verificationHash } from '../../storage/formats/xet/hash.js'
@@ -31,7 +31,7 @@ export class XetUploads {
 
   constructor(
     private readonly index: XetRepo,
-    private readonly blobs: BlobStore,
+    private readonly blobs: KeyedObjects,
   ) {}
 
   /** POST /v1/xorbs/{prefix}/{hash}: `wasInserted` false when the hash was already stored. */

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream'
+import type { BlobRange } from './blob-range.js'
 
 /** What a blob must be: its sha256 (64 lowercase hex) and byte count. */
 export interface BlobExpectation {
@@ -23,36 +24,44 @@ export class BlobNotFoundError extends Error {
 }
 
 /**
- * Content-addressed storage of large files, keyed by sha256. Drivers (local disk now, S3 later)
- * write as temp → verify → publish, so a reader never sees a partial blob, and treat an existing
- * digest as already stored. `test/storage/blob-store-conformance.ts` is the suite every driver passes.
+ * Content-addressed storage of large files as every caller sees it: sha256 blobs, multipart
+ * staging and Xet keyed objects. `ContentStore` (content-store.ts) is the one implementation over
+ * a `BlobDriver` (blob-driver.ts); it does every sha256, size and verifier check, so a reader never
+ * sees a partial or unverified object. `test/storage/blob-store-conformance.ts` is its suite.
  */
-export interface BlobStore {
+export interface BlobStore extends Sha256Blobs, MultipartStaging, KeyedObjects {}
+
+/** Blobs named by the sha256 of their bytes (LFS objects); an existing digest counts as stored. */
+export interface Sha256Blobs {
   /** Size of a stored blob, or null. */
   stat(oid: string): Promise<{ size: number } | null>
   /** Streams a stored blob (or an inclusive byte range of it); throws BlobNotFoundError. */
   read(oid: string, range?: ByteRange): Promise<Readable>
+  /** Opens a byte range for writing to an HTTP response (throws BlobNotFoundError before anything is sent). */
+  openRange(oid: string, range: ByteRange): Promise<BlobRange>
   /** Streams `source` in while hashing and counting; publishes only if both match. */
   put(source: Readable, expected: BlobExpectation): Promise<void>
+  delete(oid: string): Promise<void>
+}
 
-  /** Multipart staging: an upload assembled from parts written in any order, then verified. */
+/** Multipart staging: an upload assembled from parts written in any order, then verified. */
+export interface MultipartStaging {
   createStaging(id: string, size: number): Promise<void>
-  /** Writes exactly `length` bytes of `source` at `offset`; rewriting a part overwrites it. */
+  /** Stores exactly `length` bytes of `source` as the part at `offset`; rewriting a part replaces it. */
   writeStaging(id: string, offset: number, length: number, source: Readable): Promise<void>
-  /** Verifies the assembled bytes and publishes them as `expected.oid`; the staging is gone either way on success. */
+  /** Verifies the assembled bytes and publishes them as `expected.oid`; the staging is gone on success, kept on failure. */
   commitStaging(id: string, expected: BlobExpectation): Promise<void>
   abortStaging(id: string): Promise<void>
+}
 
-  delete(oid: string): Promise<void>
-  /** Removes leftovers of writers that died (temp files); safe while other processes run. */
-  sweep(): Promise<void>
-
-  /** Size of a stored keyed object (Xet xorb or shard), or null. */
+/** Xet xorbs and shards: objects named by a Xet hash whose content a caller-supplied verifier checks. */
+export interface KeyedObjects {
+  /** Size of a stored keyed object, or null. */
   statKeyed(ns: KeyedNamespace, key: string): Promise<{ size: number } | null>
   /** Streams a stored keyed object (or an inclusive byte range of it); throws BlobNotFoundError. */
   readKeyed(ns: KeyedNamespace, key: string, range?: ByteRange): Promise<Readable>
   /**
-   * Streams `source` into a temp file (at most `limit` bytes, else BlobVerifyError) while handing
+   * Streams `source` into a temp object (at most `limit` bytes, else BlobVerifyError) while handing
    * every byte to `verifier`; publishes the first `keep` bytes under `key` only if `finish()`
    * accepts them. Whatever the verifier throws is rethrown, and nothing is stored.
    */

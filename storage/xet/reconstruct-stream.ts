@@ -63,7 +63,7 @@ async function* generate<H>(terms: readonly ReconstructTerm<H>[], openPacked: Op
     const label = `term ${ti} (xorb ${describe(term.xorbHash)} chunks [${term.chunkStart}, ${term.chunkEnd}))`
     const src = await openPacked(term.xorbHash, term.packedStart, term.packedEndExclusive)
     const q = new ByteQueue()
-    // @NOTE a source with `recycle` (FsBlobStore.readKeyed) reuses a piece's buffer once handed
+    // @NOTE a source with `recycle` (the fs driver's reads, through readKeyed) reuses a piece's buffer once handed
     // back, so then nothing emitted may be a view of a piece (uncompressed chunks are copied) and a
     // piece goes back only when the queue has consumed all of it (bytes up to `ends[i]`).
     const recycle = typeof (src as Partial<Recycling>).recycle === 'function' ? (src as Readable & Recycling) : null

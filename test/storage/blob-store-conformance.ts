@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { PassThrough, Readable } from 'node:stream'
+import { PassThrough, Readable, Writable } from 'node:stream'
 import type { Test } from 'tap'
 import { BlobNotFoundError, BlobVerifyError, type BlobStore, type StreamVerifier } from '../../storage/blobs/blob-store.js'
 
@@ -46,9 +46,23 @@ export async function rejectionOf(p: Promise<unknown>): Promise<unknown> {
 
 const OTHER = sha256(Buffer.from('not stored anywhere'))
 
+/** What `openRange(...).sendTo` writes. */
+export async function sentBytes(range: { sendTo(res: Writable): Promise<void> }): Promise<Buffer> {
+  const got: Buffer[] = []
+  await range.sendTo(
+    new Writable({
+      write(c: Buffer, _e, cb) {
+        got.push(Buffer.from(c))
+        cb()
+      },
+    }),
+  )
+  return Buffer.concat(got)
+}
+
 /**
- * The behaviour every BlobStore driver must have (see storage/blobs/blob-store.ts). Each subtest
- * gets a fresh store from `makeStore`.
+ * The behaviour of the blob store (see storage/blobs/blob-store.ts), whatever driver is below it
+ * (see blob-driver-conformance.ts). Each subtest gets a fresh store from `makeStore`.
  */
 export function blobStoreConformance(t: Test, makeStore: () => Promise<BlobStore>): void {
   // Larger than the fs driver's 1 MiB buffers, and not a multiple of them.
@@ -79,6 +93,10 @@ export function blobStoreConformance(t: Test, makeStore: () => Promise<BlobStore
     t.same(await store.stat(smallOid), { size: small.length })
     t.equal((await readAll(await store.read(smallOid))).toString(), 'hello, blob\n')
     t.equal((await readAll(await store.read(smallOid, { start: 7, end: 10 }))).toString(), 'blob')
+    for (const [start, end] of ranges) {
+      const got = await sentBytes(await store.openRange(bigOid, { start, end }))
+      t.ok(got.equals(big.subarray(start, end + 1)), `openRange ${start}-${end} (${got.length} bytes)`)
+    }
   })
 
   t.test('the empty blob', async (t) => {
@@ -94,6 +112,7 @@ export function blobStoreConformance(t: Test, makeStore: () => Promise<BlobStore
     t.equal(await store.stat(OTHER), null)
     t.type(await rejectionOf(store.read(OTHER)), BlobNotFoundError)
     t.type(await rejectionOf(store.read(OTHER, { start: 0, end: 0 })), BlobNotFoundError)
+    t.type(await rejectionOf(store.openRange(OTHER, { start: 0, end: 0 })), BlobNotFoundError)
     for (const bad of ['', 'abc', OTHER.toUpperCase(), '../../../../etc/passwd', `${OTHER.slice(0, 62)}/.`]) {
       t.equal(await store.stat(bad), null, `stat ${JSON.stringify(bad)}`)
       t.type(await rejectionOf(store.read(bad)), BlobNotFoundError, `read ${JSON.stringify(bad)}`)

@@ -3,7 +3,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { Readable } from 'node:stream'
 import t from 'tap'
-import { FsBlobStore } from '../../storage/blobs/fs-blob-store.js'
+import { ContentStore } from '../../storage/blobs/content-store.js'
+import { FsBlobDriver } from '../../storage/blobs/fs-blob-driver.js'
 import { XetFormatError } from '../../storage/formats/xet/errors.js'
 import { hashToHex, initXetHash } from '../../storage/formats/xet/hash.js'
 import { killXorbWorkers, setXorbWorkersDisabled, startXorbCheck, type XorbCheck, xorbVerifyWorkers } from '../../storage/xet/xorb-verify-pool.js'
@@ -91,7 +92,7 @@ t.test('worker: a tampered xorb through putKeyed is refused and nothing is store
   setXorbWorkersDisabled(false)
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hubd-xorb-worker-'))
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }))
-  const store = new FsBlobStore(root, { fsync: false })
+  const store = new ContentStore(new FsBlobDriver(root, { fsync: false }))
   const put = async (body: Buffer, hash: string) => {
     const c = startXorbCheck()
     const pieces: Buffer[] = []

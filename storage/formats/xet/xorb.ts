@@ -29,7 +29,7 @@ export interface XorbVerifierOptions extends XorbLimits {
  * conclusion), which storage/xet/xorb-verify-pool.ts spreads over worker threads.
  *
  * @NOTE deferring the decode + hash lets it run while the caller's write of the same bytes is in
- * flight (FsBlobStore.putKeyed calls `push` and then starts the write): the main thread would
+ * flight (ContentStore.putKeyed calls `push` and then starts the write): the main thread would
  * otherwise sit idle for every write, a third of the ingest time measured by bench/xet.mjs.
  */
 export class XorbVerifier {

@@ -3,18 +3,20 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
-import { FsBlobStore } from '../../storage/blobs/fs-blob-store.js'
-import { blobStoreConformance, bytes, failingAfter, rejectionOf, sha256 } from './blob-store-conformance.js'
+import { ContentStore } from '../../storage/blobs/content-store.js'
+import { FsBlobDriver } from '../../storage/blobs/fs-blob-driver.js'
+import { requiredOnly, storageConformance } from './blob-driver-conformance.js'
+import { bytes, failingAfter, readAll, rejectionOf, sha256 } from './blob-store-conformance.js'
 
 let n = 0
 t.test('conformance (fsync off)', async (t) => {
   const root = t.testdir()
-  blobStoreConformance(t, async () => new FsBlobStore(path.join(root, `s${++n}`), { fsync: false }))
+  storageConformance(t, async () => new FsBlobDriver(path.join(root, `s${++n}`), { fsync: false }))
 })
 
 t.test('conformance (fsync on, the default)', async (t) => {
   const root = t.testdir()
-  blobStoreConformance(t, async () => new FsBlobStore(path.join(root, `s${++n}`)))
+  storageConformance(t, async () => new FsBlobDriver(path.join(root, `s${++n}`)))
 })
 
 /** Every file (not folder) below `dir`, relative. */
@@ -26,7 +28,7 @@ function filesBelow(dir: string): string[] {
 
 t.test('failed puts leave nothing in the tmp folder', async (t) => {
   const root = t.testdir()
-  const store = new FsBlobStore(root, { fsync: false })
+  const store = new ContentStore(new FsBlobDriver(root, { fsync: false }))
   const data = Buffer.from('some bytes to store\n')
   const oid = sha256(data)
   const failures = [
@@ -58,7 +60,8 @@ function deadPid(): number {
 
 t.test('sweep removes the tmp folders of dead writers only', async (t) => {
   const root = t.testdir()
-  const store = new FsBlobStore(root, { fsync: false })
+  const driver = new FsBlobDriver(root, { fsync: false })
+  const store = new ContentStore(driver)
   const tmp = path.join(root, 'tmp')
   const [own] = fs.readdirSync(tmp)
   t.ok(own, 'the store made its own tmp folder')
@@ -74,7 +77,7 @@ t.test('sweep removes the tmp folders of dead writers only', async (t) => {
   const twoDaysAgo = new Date(Date.now() - 48 * 3600 * 1000)
   fs.utimesSync(path.join(tmp, otherHostOld), twoDaysAgo, twoDaysAgo)
 
-  await store.sweep()
+  await driver.sweep()
   const left = new Set(fs.readdirSync(tmp))
   t.notOk(left.has(dead), 'dead writer removed')
   t.ok(left.has(own!), "the store's own folder kept")
@@ -89,9 +92,37 @@ t.test('sweep removes the tmp folders of dead writers only', async (t) => {
 
 t.test('staging ids are checked', async (t) => {
   const root = t.testdir()
-  const store = new FsBlobStore(root, { fsync: false })
+  const store = new ContentStore(new FsBlobDriver(root, { fsync: false }))
   for (const id of ['../escape', 'a/b', '', 'x'.repeat(101), '.']) {
     t.ok(await rejectionOf(store.createStaging(id, 1)), JSON.stringify(id))
   }
   t.notOk(fs.existsSync(path.join(root, 'escape')))
+})
+
+t.test('multipart staging on disk: one file staging/<id> written in place, renamed at the commit', async (t) => {
+  const root = t.testdir()
+  const store = new ContentStore(new FsBlobDriver(root, { fsync: false }))
+  const data = Buffer.from('0123456789abcdefghij')
+  await store.createStaging('up', data.length)
+  await store.writeStaging('up', 10, 10, bytes(data.subarray(10)))
+  t.same(fs.readdirSync(path.join(root, 'staging')), ['up'], 'the layout of earlier versions: uploads in progress survive an upgrade')
+  await store.writeStaging('up', 0, 10, bytes(data.subarray(0, 10)))
+  await store.commitStaging('up', { oid: sha256(data), size: data.length })
+  t.same(fs.readdirSync(path.join(root, 'staging')), [], 'gone after the commit')
+  t.same(filesBelow(path.join(root, 'tmp')), [], 'no temp file')
+  t.ok((await readAll(await store.read(sha256(data)))).equals(data))
+})
+
+t.test('multipart staging from part objects (a driver without writeAt) leaves nothing behind', async (t) => {
+  const root = t.testdir()
+  const store = new ContentStore(requiredOnly(new FsBlobDriver(root, { fsync: false })))
+  const data = Buffer.from('0123456789abcdefghij')
+  await store.createStaging('up', data.length)
+  await store.writeStaging('up', 10, 10, bytes(data.subarray(10)))
+  await store.writeStaging('up', 0, 10, bytes(data.subarray(0, 10)))
+  t.same(filesBelow(path.join(root, 'staging')).sort(), ['up/part-0', 'up/part-10', 'up/upload'].map((f) => path.join(...f.split('/'))))
+  await store.commitStaging('up', { oid: sha256(data), size: data.length })
+  t.same(fs.readdirSync(path.join(root, 'staging')), [], 'the upload folder is removed too')
+  t.same(filesBelow(path.join(root, 'tmp')), [], 'no temp file')
+  t.ok((await readAll(await store.read(sha256(data)))).equals(data))
 })
