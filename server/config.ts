@@ -1,5 +1,5 @@
 import path from 'node:path'
-import { DEFAULT_PATTERN_LIMITS, type PatternLimits } from '../storage/formats/git-patterns.js'
+import { DEFAULT_PATTERN_LIMITS, type PatternLimits } from '../storage/formats/pattern-limits.js'
 
 /** Everything the server reads from the environment, validated once at start. */
 export interface Config {
@@ -20,7 +20,7 @@ export interface Config {
   readonly maxObjectSize: number
   /** Largest NDJSON commit body, in bytes. */
   readonly maxCommitBody: number
-  /** Bounds on a `.gitattributes` / `.gitignore` that preupload and commit read (pattern count, pattern bytes). */
+  /** Bounds on a `.gitattributes` / `.gitignore` that preupload and commit read (pattern count, pattern bytes, matching work per request). */
   readonly patternLimits: PatternLimits
   /** fdatasync blobs before they become visible (survives power loss, costs throughput). */
   readonly fsync: boolean
@@ -124,6 +124,7 @@ export function loadConfig(env: Env = process.env): Config {
     patternLimits: Object.freeze({
       maxPatterns: int(env, 'HUBD_MAX_PATTERNS', DEFAULT_PATTERN_LIMITS.maxPatterns, 1, 1_000_000),
       maxPatternBytes: int(env, 'HUBD_MAX_PATTERN_BYTES', DEFAULT_PATTERN_LIMITS.maxPatternBytes, 1, 1024 * 1024),
+      maxMatchSteps: int(env, 'HUBD_MAX_PATTERN_STEPS', DEFAULT_PATTERN_LIMITS.maxMatchSteps, 1000, Number.MAX_SAFE_INTEGER),
     }),
     fsync: bool(env, 'HUBD_FSYNC', true),
     logLevel,

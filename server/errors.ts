@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { PatternLimitError } from '../storage/formats/git-patterns.js'
+import { PatternLimitError } from '../storage/formats/pattern-limits.js'
 
 /** The `X-Error-Code` values hub-py maps to exception classes. */
 export type HubErrorCode = 'RepoNotFound' | 'RevisionNotFound' | 'EntryNotFound' | 'GatedRepo'
@@ -93,7 +93,8 @@ declare module 'fastify' {
 
 function toHubError(err: FastifyError | Error): HubError | null {
   if (err instanceof HubError) return err
-  // A .gitattributes / .gitignore over the configured limits, from preupload or commit.
+  // A .gitattributes / .gitignore over the configured limits, or too costly to match against this
+  // request's paths (PatternBudgetError is one), from preupload or commit.
   if (err instanceof PatternLimitError) return errors.unprocessable(err.message)
   const fe = err as FastifyError
   if (fe.validation) return errors.badRequest(`Invalid request: ${fe.message}`)

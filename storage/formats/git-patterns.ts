@@ -1,3 +1,4 @@
+import { STEP_COSTS, UNLIMITED, type MatchBudget } from './pattern-limits.js'
 import { parseWildmatch, type Wildmatch } from './wildmatch.js'
 
 /**
@@ -8,50 +9,62 @@ import { parseWildmatch, type Wildmatch } from './wildmatch.js'
  * UTF-8 bytes, as git does, in time bounded by pattern length × path length (see wildmatch.ts).
  */
 export interface PathPattern {
-  /** Whether the pattern matches `path` (relative to the root, no leading or trailing slash; or its UTF-8 bytes). */
-  match(path: string | Uint8Array): boolean
+  /**
+   * Whether the pattern matches `path` (relative to the root, no leading or trailing slash; or its
+   * UTF-8 bytes), spending the work from `budget`.
+   */
+  match(path: string | Uint8Array, budget?: MatchBudget): boolean
   /** The pattern ended with `/`: it matches folders only. */
   dirOnly: boolean
   negated: boolean
 }
 
-/** Bounds on one `.gitattributes` or `.gitignore`, so a hostile file cannot make matching expensive. */
-export interface PatternLimits {
-  /** Most patterns (lines that are not blank or comments) in one file. */
-  readonly maxPatterns: number
-  /** Longest pattern, in UTF-8 bytes. */
-  readonly maxPatternBytes: number
-}
-
-export const DEFAULT_PATTERN_LIMITS: PatternLimits = { maxPatterns: 10_000, maxPatternBytes: 4096 }
-
-/** A `.gitattributes` or `.gitignore` over its PatternLimits; the message names the file and the limit. */
-export class PatternLimitError extends Error {
-  override name = 'PatternLimitError'
-}
-
-/** Counts the patterns of `file` as they are read; throws PatternLimitError past `limits`. */
-export function patternBudget(file: string, limits: PatternLimits): (pattern: string, lineNo: number) => void {
-  let count = 0
-  return (pattern, lineNo) => {
-    if (++count > limits.maxPatterns) {
-      throw new PatternLimitError(`${file} has more than ${limits.maxPatterns} patterns (the most this server accepts)`)
-    }
-    if (Buffer.byteLength(pattern) > limits.maxPatternBytes) {
-      throw new PatternLimitError(`${file} line ${lineNo}: the pattern is longer than ${limits.maxPatternBytes} bytes (the most this server accepts)`)
-    }
-  }
-}
-
-/** The lines of a git config-style file: split on LF, without a leading UTF-8 BOM (git skips it). */
-export function fileLines(text: string): string[] {
+/**
+ * The lines of a git config-style file: split on LF, without a leading UTF-8 BOM (git skips it).
+ * Reading, parsing and compiling them is paid here from `budget`, in proportion to the text.
+ */
+export function fileLines(text: string, budget: MatchBudget): string[] {
+  budget.spend(STEP_COSTS.fileByte * (text.length + 1))
   return (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split('\n')
 }
 
 const GLOB_SPECIAL = new Set([0x2a, 0x3f, 0x5b, 0x5c]) // * ? [ \
 
-/** Compiles one pattern; null for blank lines and comments. */
-export function compilePattern(raw: string): PathPattern | null {
+/**
+ * Which paths a pattern can match, as far as an index needs to know to skip trying it: most
+ * real patterns are a literal name or path, or `*` and a literal suffix like `*.safetensors`.
+ */
+export type PatternShape =
+  /** Exactly this last name (UTF-8 bytes). */
+  | { kind: 'name'; bytes: Uint8Array }
+  /** Exactly this path. */
+  | { kind: 'path'; bytes: Uint8Array }
+  /** Any last name ending with these bytes. */
+  | { kind: 'suffix'; bytes: Uint8Array }
+  /** Only last names of this many bytes. */
+  | { kind: 'name-length'; length: number }
+  /** Only paths of this many bytes. */
+  | { kind: 'path-length'; length: number }
+  /** Anything: it must be tried. */
+  | { kind: 'any' }
+  /** Nothing at all (e.g. an unterminated `[`). */
+  | { kind: 'never' }
+
+/** Compiles one pattern; null for blank lines and comments. Parsing spends from `budget`. */
+export function compilePattern(raw: string, budget: MatchBudget = UNLIMITED): PathPattern | null {
+  return compileRule(raw, budget)?.pattern ?? null
+}
+
+/** A compiled pattern as a rule index uses it. */
+export interface CompiledRule {
+  pattern: PathPattern
+  shape: PatternShape
+  /** pattern.match on the UTF-8 bytes `path[0, end)`, whose last name starts at `nameStart` (after the last `/`, else 0). */
+  test(path: Uint8Array, nameStart: number, end: number, budget: MatchBudget): boolean
+}
+
+/** compilePattern, with what a rule index needs. */
+export function compileRule(raw: string, budget: MatchBudget = UNLIMITED): CompiledRule | null {
   let p = raw
   if (p === '' || p.startsWith('#')) return null
   let negated = false
@@ -65,8 +78,8 @@ export function compilePattern(raw: string): PathPattern | null {
   if (p === '') return null
   const bytes = Buffer.from(p, 'utf8')
   if (!p.includes('/')) {
-    const body = parseWildmatch(bytes)
-    return { dirOnly, negated, match: (path) => matchBasename(body, toBytes(path)) }
+    const body = parseWildmatch(bytes, budget)
+    return rule(dirOnly, negated, nameShape(body), (path, nameStart, end, b) => body.test(path, nameStart, end, b))
   }
   // Anchored: git drops one leading slash, compares the literal prefix, then wildmatches the
   // rest as a pattern of its own (so `**` right after the prefix counts as starting the pattern).
@@ -74,22 +87,38 @@ export function compilePattern(raw: string): PathPattern | null {
   let prefixEnd = from
   while (prefixEnd < bytes.length && !GLOB_SPECIAL.has(bytes[prefixEnd]!)) prefixEnd++
   const prefix = bytes.subarray(from, prefixEnd)
-  const body = parseWildmatch(bytes.subarray(prefixEnd))
-  return { dirOnly, negated, match: (path) => matchPathname(prefix, body, toBytes(path)) }
+  const body = parseWildmatch(bytes.subarray(prefixEnd), budget)
+  return rule(dirOnly, negated, pathShape(prefix, body), (path, _, end, b) => matchPathname(prefix, body, path, end, b))
 }
 
-function toBytes(path: string | Uint8Array): Uint8Array {
-  return typeof path === 'string' ? Buffer.from(path, 'utf8') : path
+function rule(dirOnly: boolean, negated: boolean, shape: PatternShape, test: CompiledRule['test']): CompiledRule {
+  const match = (path: string | Uint8Array, budget = UNLIMITED) => {
+    const bytes = typeof path === 'string' ? Buffer.from(path, 'utf8') : path
+    return test(bytes, bytes.lastIndexOf(0x2f) + 1, bytes.length, budget)
+  }
+  return { pattern: { dirOnly, negated, match }, shape, test }
 }
 
-function matchBasename(body: Wildmatch, path: Uint8Array): boolean {
-  return body.test(path, path.lastIndexOf(0x2f) + 1, path.length)
+function nameShape(body: Wildmatch): PatternShape {
+  if (body.never) return { kind: 'never' }
+  if (body.literal) return { kind: 'name', bytes: body.literal }
+  if (body.suffix) return { kind: 'suffix', bytes: body.suffix }
+  return body.width >= 0 ? { kind: 'name-length', length: body.width } : { kind: 'any' }
 }
 
-function matchPathname(prefix: Uint8Array, body: Wildmatch, path: Uint8Array): boolean {
-  if (body.never || path.length === 0 || path.length < prefix.length) return false
-  for (let i = 0; i < prefix.length; i++) if (path[i] !== prefix[i]) return false
-  return body.test(path, prefix.length, path.length)
+function pathShape(prefix: Uint8Array, body: Wildmatch): PatternShape {
+  // matchPathname never matches an empty path.
+  if (body.never || (body.width === 0 && prefix.length === 0)) return { kind: 'never' }
+  if (body.literal) return { kind: 'path', bytes: Buffer.concat([prefix, body.literal]) }
+  return body.width >= 0 ? { kind: 'path-length', length: prefix.length + body.width } : { kind: 'any' }
+}
+
+function matchPathname(prefix: Uint8Array, body: Wildmatch, path: Uint8Array, end: number, budget: MatchBudget): boolean {
+  if (body.never || end === 0 || end < prefix.length) return false
+  let i = 0
+  while (i < prefix.length && path[i] === prefix[i]) i++
+  budget.spend(i)
+  return i === prefix.length && body.test(path, prefix.length, end, budget)
 }
 
 const BLANKS = ' \t\r\n'

@@ -1,51 +1,41 @@
-import {
-  compilePattern,
-  DEFAULT_PATTERN_LIMITS,
-  fileLines,
-  patternBudget,
-  splitAttributesLine,
-  type PathPattern,
-  type PatternLimits,
-} from './git-patterns.js'
+import { compileRule, fileLines, splitAttributesLine } from './git-patterns.js'
+import { DEFAULT_PATTERN_LIMITS, MatchBudget, patternCounter, type PatternLimits } from './pattern-limits.js'
+import { RuleIndex } from './rule-index.js'
 
 /** git (attr.c) ignores, with a warning, attribute lines of this many bytes or more. */
 const GIT_MAX_ATTR_LINE_BYTES = 2048
 
-interface FilterRule {
-  pattern: PathPattern
-  /** true: sets filter=lfs; false: sets another filter or unsets it. */
-  lfs: boolean
-}
-
 /**
  * Which paths a `.gitattributes` sends through the LFS filter (the last matching line wins).
- * Throws PatternLimitError when the file is over `limits`.
+ * Throws PatternLimitError when the file is over `limits`, and PatternBudgetError (one) once
+ * compiling and matching have spent `budget` — share one budget between the rule sets of a request.
  */
 export class LfsAttributes {
-  private readonly rules: FilterRule[] = []
+  /** true: sets filter=lfs; false: sets another filter or unsets it. */
+  private readonly rules = new RuleIndex<boolean>()
 
-  constructor(text: string, limits: PatternLimits = DEFAULT_PATTERN_LIMITS) {
-    const budget = patternBudget('.gitattributes', limits)
-    fileLines(text).forEach((line, i) => {
+  constructor(
+    text: string,
+    limits: PatternLimits = DEFAULT_PATTERN_LIMITS,
+    private readonly budget = new MatchBudget(limits.maxMatchSteps),
+  ) {
+    const count = patternCounter('.gitattributes', limits)
+    fileLines(text, budget).forEach((line, i) => {
       const parsed = splitAttributesLine(line)
       if (!parsed || Buffer.byteLength(line) >= GIT_MAX_ATTR_LINE_BYTES) return
-      budget(parsed.pattern, i + 1)
+      count(parsed.pattern, i + 1)
       if (parsed.pattern.startsWith('[attr]')) return // a macro definition, not a pattern
       const filters = parsed.attrs.filter((a) => a === 'filter' || a.startsWith('filter=') || a === '-filter' || a === '!filter')
       if (filters.length === 0) return
-      const pattern = compilePattern(parsed.pattern)
-      if (!pattern || pattern.negated || pattern.dirOnly) return // git ignores these in attributes files
-      for (const attr of filters) this.rules.push({ pattern, lfs: attr === 'filter=lfs' })
+      const rule = compileRule(parsed.pattern, budget)
+      if (!rule || rule.pattern.negated || rule.pattern.dirOnly) return // git ignores these in attributes files
+      for (const attr of filters) this.rules.add(rule, attr === 'filter=lfs')
     })
   }
 
   isLfs(path: string): boolean {
     const bytes = Buffer.from(path, 'utf8')
-    for (let i = this.rules.length - 1; i >= 0; i--) {
-      const rule = this.rules[i]!
-      if (rule.pattern.match(bytes)) return rule.lfs
-    }
-    return false
+    return this.rules.last(bytes, bytes.length, false, this.budget) ?? false
   }
 }
 

@@ -1,46 +1,39 @@
-import {
-  compilePattern,
-  DEFAULT_PATTERN_LIMITS,
-  fileLines,
-  patternBudget,
-  type PathPattern,
-  type PatternLimits,
-} from './git-patterns.js'
+import { compileRule, fileLines } from './git-patterns.js'
+import { DEFAULT_PATTERN_LIMITS, MatchBudget, patternCounter, type PatternLimits } from './pattern-limits.js'
+import { RuleIndex } from './rule-index.js'
 
 /**
  * `.gitignore` rules for preupload's `shouldIgnore`: later rules win; an ignored folder hides all
- * below it. Throws PatternLimitError when the file is over `limits`.
+ * below it. Throws PatternLimitError when the file is over `limits`, and PatternBudgetError (one)
+ * once compiling and matching have spent `budget` — share one budget between the rule sets of a request.
  */
 export class GitIgnore {
-  private readonly rules: PathPattern[] = []
+  /** Whether the rule ignores (false: a `!` rule, which re-includes). */
+  private readonly rules = new RuleIndex<boolean>()
 
-  constructor(text: string, limits: PatternLimits = DEFAULT_PATTERN_LIMITS) {
-    const budget = patternBudget('.gitignore', limits)
-    fileLines(text).forEach((line, i) => {
+  constructor(
+    text: string,
+    limits: PatternLimits = DEFAULT_PATTERN_LIMITS,
+    private readonly budget = new MatchBudget(limits.maxMatchSteps),
+  ) {
+    const count = patternCounter('.gitignore', limits)
+    fileLines(text, budget).forEach((line, i) => {
       const raw = trimTrailingSpaces(line.endsWith('\r') ? line.slice(0, -1) : line)
       if (raw === '' || raw.startsWith('#')) return
-      budget(raw, i + 1)
-      const rule = compilePattern(raw)
-      if (rule) this.rules.push(rule)
+      count(raw, i + 1)
+      const rule = compileRule(raw, budget)
+      if (rule) this.rules.add(rule, !rule.pattern.negated)
     })
   }
 
-  private matches(path: Uint8Array, isDir: boolean): boolean {
-    let ignored = false
-    for (const rule of this.rules) {
-      if (rule.dirOnly && !isDir) continue
-      if (rule.match(path)) ignored = !rule.negated
-    }
-    return ignored
-  }
 
   ignores(path: string): boolean {
-    if (this.rules.length === 0) return false
+    if (this.rules.size === 0) return false
     const bytes = Buffer.from(path, 'utf8')
     for (let i = bytes.indexOf(0x2f); i >= 0; i = bytes.indexOf(0x2f, i + 1)) {
-      if (this.matches(bytes.subarray(0, i), true)) return true
+      if (this.rules.last(bytes, i, true, this.budget)) return true
     }
-    return this.matches(bytes, false)
+    return this.rules.last(bytes, bytes.length, false, this.budget) ?? false
   }
 }
 

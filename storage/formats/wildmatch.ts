@@ -4,8 +4,12 @@
  * git matches by backtracking, which users can make slow; a RegExp of the same shape is worse
  * (`*a*a*a*a*a*a*a*a*a*ab` against 36 `a`s took seconds). Here a pattern is parsed once into
  * tokens and a path is matched by carrying the set of token positions the pattern can be at after
- * each byte, so a match costs at most O(tokens × path bytes) whatever the input.
+ * each byte, so a match costs at most O(tokens × path bytes) whatever the input. That work is
+ * counted against the caller's MatchBudget (one step per active state per byte), as many patterns
+ * against many paths still add up.
  */
+
+import { STEP_COSTS, type MatchBudget } from './pattern-limits.js'
 
 const LIT = 0 // one given byte
 const ANY = 1 // `?`: one byte but `/`
@@ -20,11 +24,17 @@ const BACKSLASH = 0x5c
 /** A parsed pattern body; `never` when git can never match it (e.g. an unterminated `[`). */
 export interface Wildmatch {
   readonly never: boolean
-  /** Whether the pattern matches `text[start, end)` entirely. */
-  test(text: Uint8Array, start: number, end: number): boolean
+  /** Bytes it matches, when it has no `*`: it can only match a text of that length; else -1. */
+  readonly width: number
+  /** When every token is a literal byte: those bytes, the only text it matches; else null. */
+  readonly literal: Uint8Array | null
+  /** When it is one `*` then literal bytes: those bytes (it matches any text without `/` ending with them); else null. */
+  readonly suffix: Uint8Array | null
+  /** Whether the pattern matches `text[start, end)` entirely; the work is spent from `budget`. */
+  test(text: Uint8Array, start: number, end: number, budget: MatchBudget): boolean
 }
 
-const NEVER: Wildmatch = { never: true, test: () => false }
+const NEVER: Wildmatch = { never: true, width: -1, literal: null, suffix: null, test: () => false }
 
 /** The POSIX classes wildmatch knows, by git's own ctype table: ASCII only, `space` is `\t\n\r `. */
 const POSIX = new Map<string, (c: number) => boolean>([
@@ -54,10 +64,13 @@ function isAlpha(c: number): boolean {
  * Parses the `[...]` starting at `p[i]` exactly as wildmatch.c walks it: `!`/`^` negate, a `]`
  * first is literal, `a-z` ranges, `\x` escapes, `[:name:]` classes, a `[` not opening `[:` is
  * literal. Returns the bytes it accepts and the index after the `]`, or null when git aborts.
+ * Spends a step per table entry it writes (256 for the table, each range and each `[:name:]`).
  */
-function parseClass(p: Uint8Array, i: number): { set: Uint8Array; next: number } | null {
+function parseClass(p: Uint8Array, i: number, budget: MatchBudget): { set: Uint8Array; next: number } | null {
+  budget.spend(256)
   const set = new Uint8Array(256)
   const add = (test: (c: number) => boolean) => {
+    budget.spend(256)
     for (let c = 0; c < 256; c++) if (test(c)) set[c] = 1
   }
   let j = i + 1
@@ -80,11 +93,13 @@ function parseClass(p: Uint8Array, i: number): { set: Uint8Array; next: number }
         if (++j >= p.length) return null
         hi = p[j]!
       }
+      budget.spend(hi - prev + 1)
       for (let x = prev; x <= hi; x++) set[x] = 1
       prev = -1
     } else if (c === 0x5b && p[j + 1] === 0x3a) {
       let k = j + 2
       while (k < p.length && p[k] !== 0x5d) k++
+      budget.spend(k - j) // this scan repeats for every `[:` before the `]`: quadratic in a class
       if (k >= p.length) return null
       if (k - (j + 2) - 1 < 0 || p[k - 1] !== 0x3a) {
         set[0x5b] = 1 // no `:]`: the `[` is literal and the scan goes on after it
@@ -102,7 +117,10 @@ function parseClass(p: Uint8Array, i: number): { set: Uint8Array; next: number }
     }
     j++
   }
-  if (negated) for (let c = 0; c < 256; c++) set[c] = set[c] ? 0 : 1
+  if (negated) {
+    budget.spend(256)
+    for (let c = 0; c < 256; c++) set[c] = set[c] ? 0 : 1
+  }
   set[SLASH] = 0
   return { set, next: j + 1 }
 }
@@ -111,8 +129,9 @@ function parseClass(p: Uint8Array, i: number): { set: Uint8Array; next: number }
  * Parses a pattern body (after git has stripped `!`, a trailing `/`, a leading `/` and any literal
  * prefix). `**` counts as "between slashes" when it starts the body or follows `/`, and ends it or
  * precedes `/` or `\/` — as in wildmatch.c, where the start is wherever the match began.
+ * Spends the class tables from `budget` (the caller pays for the pattern's bytes).
  */
-export function parseWildmatch(p: Uint8Array): Wildmatch {
+export function parseWildmatch(p: Uint8Array, budget: MatchBudget): Wildmatch {
   const kinds: number[] = []
   const args: number[] = [] // LIT: the byte; CLASS: index in sets
   const sets: Uint8Array[] = []
@@ -142,7 +161,7 @@ export function parseWildmatch(p: Uint8Array): Wildmatch {
       push(delimited ? GLOBSTAR : STAR)
       i = j
     } else if (c === 0x5b) {
-      const cls = parseClass(p, i)
+      const cls = parseClass(p, i, budget)
       if (!cls) return NEVER
       push(CLASS, sets.length)
       sets.push(cls.set)
@@ -157,7 +176,14 @@ export function parseWildmatch(p: Uint8Array): Wildmatch {
 
 function compile(kinds: Uint8Array, args: Int32Array, sets: Uint8Array[]): Wildmatch {
   const n = kinds.length
-  if (!kinds.some((k) => k === STAR || k === GLOBSTAR)) return { never: false, test: fixedWidth(kinds, args, sets) }
+  const literalFrom = (from: number) => {
+    for (let s = from; s < n; s++) if (kinds[s] !== LIT) return null
+    return Uint8Array.from(args.subarray(from))
+  }
+  if (!kinds.some((k) => k === STAR || k === GLOBSTAR)) {
+    return { never: false, width: n, literal: literalFrom(0), suffix: null, test: fixedWidth(kinds, args, sets) }
+  }
+  const suffix = kinds[0] === STAR ? literalFrom(1) : null
 
   // Scratch for the simulation, reused across calls (matching never re-enters itself).
   let cur = new Int32Array(n + 1)
@@ -181,14 +207,22 @@ function compile(kinds: Uint8Array, args: Int32Array, sets: Uint8Array[]): Wildm
 
   return {
     never: false,
-    test(text, start, end) {
+    width: -1,
+    literal: null,
+    suffix,
+    test(text, start, end, budget) {
       if (stamp >= 0xfffffff0) {
         seen.fill(0)
         stamp = 0
       }
       stamp++
       let size = add(cur, 0, 0)
+      // States are summed locally and spent once (or as soon as they exceed what is left).
+      const left = budget.remaining / STEP_COSTS.state
+      let steps = 1
       for (let t = start; t < end && size > 0; t++) {
+        steps += size
+        if (steps > left) budget.spend(steps * STEP_COSTS.state)
         const b = text[t]!
         stamp++
         let nextSize = 0
@@ -215,6 +249,7 @@ function compile(kinds: Uint8Array, args: Int32Array, sets: Uint8Array[]): Wildm
         ;[cur, next] = [next, cur]
         size = nextSize
       }
+      budget.spend((steps + size) * STEP_COSTS.state)
       for (let q = 0; q < size; q++) if (cur[q] === n) return true
       return false
     },
@@ -223,8 +258,9 @@ function compile(kinds: Uint8Array, args: Int32Array, sets: Uint8Array[]): Wildm
 
 /** Without `*` a pattern reads exactly one byte per token: a straight comparison. */
 function fixedWidth(kinds: Uint8Array, args: Int32Array, sets: Uint8Array[]): Wildmatch['test'] {
-  return (text, start, end) => {
+  return (text, start, end, budget) => {
     if (end - start !== kinds.length) return false
+    budget.spend(kinds.length)
     for (let s = 0; s < kinds.length; s++) {
       const b = text[start + s]!
       const k = kinds[s]

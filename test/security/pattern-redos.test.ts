@@ -116,6 +116,39 @@ t.test('LfsAttributes agrees with git on the filter of random rule sets', async 
   t.same(mismatches.slice(0, 10), [])
 })
 
+/** Rules shaped like real files (literal names and paths, `*` + suffix, fixed width), which the rule index looks up rather than tries. */
+function literalishPattern(): string {
+  const name = () => Array.from({ length: int(1, 3) }, () => pick(['a', 'b', 'c', '.', 'é'])).join('')
+  return pick([
+    () => name(),
+    () => `*${name()}`,
+    () => `${name()}/${name()}`,
+    () => `/${name()}`,
+    () => `${name()}?`,
+    () => `${name()}/[ab]${name()}`,
+    () => `*${name()}*`,
+    () => `${name()}/`,
+    () => `!${name()}`,
+  ])()
+}
+
+t.test('rule sets of mostly literal rules: the last matching rule wins as in git', async (t) => {
+  const dir = t.testdir()
+  const mismatches: string[] = []
+  for (let round = 0; round < 15; round++) {
+    const n = int(5, 60)
+    const attrs = `${Array.from({ length: n }, () => `${literalishPattern()} ${pick(['filter=lfs', 'filter=lfs', '-filter', 'filter=x'])}`).join('\n')}\n`
+    const git = gitFilterAttr(path.join(dir, `a${round}`), attrs, paths)
+    const ours = new LfsAttributes(attrs)
+    for (const p of paths) if (ours.isLfs(p) !== (git.get(p) === 'lfs')) mismatches.push(`${JSON.stringify(attrs)} vs ${JSON.stringify(p)}`)
+    const ignore = `${Array.from({ length: n }, literalishPattern).join('\n')}\n`
+    const gitIgnored = gitCheckIgnore(path.join(dir, `i${round}`), ignore, paths)
+    const ourIgnore = new GitIgnore(ignore)
+    for (const p of paths) if (ourIgnore.ignores(p) !== gitIgnored.has(p)) mismatches.push(`${JSON.stringify(ignore)} vs ${JSON.stringify(p)}`)
+  }
+  t.same(mismatches.slice(0, 10), [])
+})
+
 t.test('GitIgnore agrees with git check-ignore on random rule sets, fast', async (t) => {
   const dir = t.testdir()
   let cases = 0

@@ -3,6 +3,9 @@ import type { FastifyInstance } from 'fastify'
 import type { Context } from '../../context.js'
 import { LfsAttributes } from '../../../storage/formats/gitattributes.js'
 import { GitIgnore } from '../../../storage/formats/gitignore.js'
+import { MatchBudget } from '../../../storage/formats/pattern-limits.js'
+import { errors } from '../../errors.js'
+import { MAX_PATH_BYTES } from '../../protocol/repo-path.js'
 import { revisionFrom } from '../../protocol/url-path.js'
 import { uploadMode } from '../../services/upload-mode.js'
 import { ApiRepoParams, apiRepoId, decoding, rawTail } from '../repo-params.js'
@@ -38,6 +41,9 @@ export function preuploadRoute(app: FastifyInstance, ctx: Context) {
     { schema: { params: ApiRepoParams, body: Body, response: { 200: Answer } }, config: { repo: { id: apiRepoId, action: 'contribute' } } },
     async (request) => {
       const repo = request.repo
+      // A path no commit would accept needs no answer, and its length multiplies the matching work.
+      const long = request.body.files.find((f) => Buffer.byteLength(f.path) > MAX_PATH_BYTES)
+      if (long) throw errors.unprocessable(`invalid path "${long.path.slice(0, 200)}": path is longer than ${MAX_PATH_BYTES} bytes`)
       const rev = await decoding(() => revisionFrom(rawTail(request, 5)))
       const { commit } = await ctx.content.resolve(repo, rev)
       const readText = async (path: string) => {
@@ -45,8 +51,10 @@ export function preuploadRoute(app: FastifyInstance, ctx: Context) {
         return e?.type === 'file' && !e.lfs ? (await ctx.content.readBlob(repo, e.oid)).toString('utf8') : ''
       }
       const limits = ctx.config.patternLimits
-      const attrs = new LfsAttributes(request.body.gitAttributes ?? (await readText('.gitattributes')), limits)
-      const ignore = new GitIgnore(request.body.gitIgnore ?? (await readText('.gitignore')), limits)
+      // One budget for both files: the work of the whole request is what must stay bounded.
+      const budget = new MatchBudget(limits.maxMatchSteps)
+      const attrs = new LfsAttributes(request.body.gitAttributes ?? (await readText('.gitattributes')), limits, budget)
+      const ignore = new GitIgnore(request.body.gitIgnore ?? (await readText('.gitignore')), limits, budget)
       const files = []
       for (const f of request.body.files) {
         const sample = Buffer.from(f.sample ?? '', 'base64')
