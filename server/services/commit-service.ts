@@ -1,7 +1,7 @@
-import type { RepoRow } from '../../storage/db/repos-repo.js'
-import type { GitBlobInfo, LfsRepo } from '../../storage/db/lfs-repo.js'
-import type { ReposRepo } from '../../storage/db/repos-repo.js'
-import type { UserRow } from '../../storage/db/users-repo.js'
+import type { RepoRow } from '../../storage/db/repos-table.js'
+import type { GitBlobInfo, LfsTable } from '../../storage/db/lfs-table.js'
+import type { ReposTable } from '../../storage/db/repos-table.js'
+import type { UserRow } from '../../storage/db/users-table.js'
 import { LfsAttributes, lfsRuleFor } from '../../storage/formats/gitattributes.js'
 import type { PatternLimits } from '../../storage/formats/git-patterns.js'
 import { formatPointer } from '../../storage/formats/lfs-pointer.js'
@@ -32,8 +32,8 @@ const MAX_CAS_RETRIES = 20
 export class CommitService {
   constructor(
     private readonly store: RepoStore,
-    private readonly repos: ReposRepo,
-    private readonly lfs: LfsRepo,
+    private readonly repos: ReposTable,
+    private readonly lfs: LfsTable,
     private readonly prs: PrService,
     private readonly indexer: RepoIndexer,
     private readonly publicUrl: () => string,

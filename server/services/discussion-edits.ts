@@ -1,5 +1,5 @@
-import type { DiscussionRow, DiscussionsRepo, EventRow } from '../../storage/db/discussions-repo.js'
-import type { RepoRow } from '../../storage/db/repos-repo.js'
+import type { DiscussionRow, DiscussionsTable, EventRow } from '../../storage/db/discussions-table.js'
+import type { RepoRow } from '../../storage/db/repos-table.js'
 import type { GitCli } from '../../storage/git/git-cli.js'
 import type { RepoStore } from '../../storage/git/repo-store.js'
 import { errors } from '../errors.js'
@@ -15,7 +15,7 @@ const MAX_DIFF_BYTES = 1024 * 1024
  */
 export class DiscussionEdits {
   constructor(
-    private readonly discussions: DiscussionsRepo,
+    private readonly discussions: DiscussionsTable,
     private readonly store: RepoStore,
     private readonly git: GitCli | null,
   ) {}

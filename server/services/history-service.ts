@@ -1,4 +1,4 @@
-import type { RepoRow } from '../../storage/db/repos-repo.js'
+import type { RepoRow } from '../../storage/db/repos-table.js'
 import type { CommitInfo } from '../../storage/git/git-repo.js'
 import type { ContentService } from './content-service.js'
 import { Lru } from './lru.js'

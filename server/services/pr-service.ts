@@ -1,5 +1,5 @@
-import type { DiscussionRow, DiscussionsRepo, EventRow, ListFilter } from '../../storage/db/discussions-repo.js'
-import type { RepoRow } from '../../storage/db/repos-repo.js'
+import type { DiscussionRow, DiscussionsTable, EventRow, ListFilter } from '../../storage/db/discussions-table.js'
+import type { RepoRow } from '../../storage/db/repos-table.js'
 import type { GitRepo } from '../../storage/git/git-repo.js'
 import { RefConflictError } from '../../storage/git/ref-cas.js'
 import type { RepoStore } from '../../storage/git/repo-store.js'
@@ -18,7 +18,7 @@ export class PrService {
   constructor(
     private readonly store: RepoStore,
     private readonly content: ContentService,
-    private readonly discussions: DiscussionsRepo,
+    private readonly discussions: DiscussionsTable,
     private readonly indexer: RepoIndexer,
     private readonly publicUrl: () => string,
   ) {}

@@ -1,4 +1,4 @@
-import type { RepoRow } from '../../storage/db/repos-repo.js'
+import type { RepoRow } from '../../storage/db/repos-table.js'
 import { validRefName, type GitRepo } from '../../storage/git/git-repo.js'
 import { RefConflictError } from '../../storage/git/ref-cas.js'
 import type { RepoStore } from '../../storage/git/repo-store.js'

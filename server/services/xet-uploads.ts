@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { finished, type Readable } from 'node:stream'
 import { BlobVerifyError, type KeyedObjects } from '../../storage/blobs/blob-store.js'
-import type { XetChunkRow, XetFileRegistration, XetRepo } from '../../storage/db/xet-repo.js'
+import type { XetChunkRow, XetFileRegistration, XetTable } from '../../storage/db/xet-table.js'
 import { XetFormatError } from '../../storage/formats/xet/errors.js'
 import { fileHash, hashFromHex, hashToHex, initXetHash, isDedupEligibleHash, isXetHashHex, verificationHash } from '../../storage/formats/xet/hash.js'
 import { parseShard } from '../../storage/formats/xet/shard.js'
@@ -30,7 +30,7 @@ export class XetUploads {
   private readonly inFlight = new Map<string, Promise<unknown>>()
 
   constructor(
-    private readonly index: XetRepo,
+    private readonly index: XetTable,
     private readonly blobs: KeyedObjects,
   ) {}
 

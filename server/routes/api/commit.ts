@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox'
-import type { RepoRow } from '../../../storage/db/repos-repo.js'
+import type { RepoRow } from '../../../storage/db/repos-table.js'
 import type { FastifyInstance } from 'fastify'
 import type { Context } from '../../context.js'
 import { authorize, requireUser } from '../../auth/access.js'

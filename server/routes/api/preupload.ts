@@ -6,7 +6,7 @@ import { GitIgnore } from '../../../storage/formats/gitignore.js'
 import { revisionFrom } from '../../protocol/url-path.js'
 import { uploadMode } from '../../services/upload-mode.js'
 import { ApiRepoParams, apiRepoId, decoding, rawTail } from '../repo-params.js'
-import type { RepoRow } from '../../../storage/db/repos-repo.js'
+import type { RepoRow } from '../../../storage/db/repos-table.js'
 
 const Body = Type.Object(
   {

@@ -5,7 +5,7 @@ import { revisionFrom } from '../../protocol/url-path.js'
 import { RepoInfoSchema, repoInfoJson } from '../../schemas/repo-info.js'
 import { ApiRepoParams, apiRepoId, decoding, rawTail } from '../repo-params.js'
 import { ResponseCache, type CachedBody } from '../../services/response-cache.js'
-import type { RepoRow } from '../../../storage/db/repos-repo.js'
+import type { RepoRow } from '../../../storage/db/repos-table.js'
 import { sendCachedJson } from '../send-json.js'
 
 const SIBLINGS = Buffer.from(',"siblings":')
