@@ -26,16 +26,16 @@ import { MaintenanceService } from './services/maintenance-service.js'
 import { DiscussionsTable } from '../storage/db/discussions-table.js'
 import { RefsService } from './services/refs-service.js'
 import { HistoryService } from './services/history-service.js'
-import { PrService } from './services/pr-service.js'
+import { PullRequestService } from './services/pull-request-service.js'
 import { RepoIndexer } from './services/repo-indexer.js'
 import { DownloadCounter } from './services/download-counter.js'
 import { ListingService } from './services/listing-service.js'
 import { AdminService } from './services/admin-service.js'
-import { DiscussionEdits } from './services/discussion-edits.js'
+import { DiscussionService } from './services/discussion-service.js'
 import { XetTable } from '../storage/db/xet-table.js'
 import { CasTokens } from './auth/cas-token.js'
-import { XetService } from './services/xet-service.js'
-import { XetBackedBlobStore } from './services/xet-blob-store.js'
+import { XetService } from './services/xet/service.js'
+import { XetBackedBlobStore } from '../storage/xet/xet-blob-store.js'
 
 /** Everything the routes use, wired once. Nothing here listens or reads the environment. */
 export interface Context {
@@ -49,9 +49,9 @@ export interface Context {
   readonly commits: CommitService
   readonly refs: RefsService
   readonly history: HistoryService
-  readonly prs: PrService
+  readonly discussions: DiscussionService
+  readonly pullRequests: PullRequestService
   /** Titles, comment edits and hiding, PR diffs. */
-  readonly discussionEdits: DiscussionEdits
   readonly indexer: RepoIndexer
   readonly downloads: DownloadCounter
   readonly listing: ListingService
@@ -105,8 +105,9 @@ export async function createContext(config: Config): Promise<Context> {
   await lfs.expireUploads()
   const gitCli = await GitCli.detect(config.gitBinary, config.processPath, ensureDir(path.join(config.dataDir, 'git-home')))
   const indexer = new RepoIndexer(reposTable, content)
-  const discussions = new DiscussionsTable(db)
-  const prs = new PrService(store, content, discussions, indexer, publicUrl)
+  const discussionsTable = new DiscussionsTable(db)
+  const discussions = new DiscussionService(discussionsTable, store, content)
+  const pullRequests = new PullRequestService(store, content, discussions, discussionsTable, indexer, publicUrl, gitCli)
   const downloads = new DownloadCounter(reposTable)
   return {
     config,
@@ -116,11 +117,11 @@ export async function createContext(config: Config): Promise<Context> {
     auth: new Authenticator(users, { anonymousRead: config.anonymousRead }),
     repos: new RepoService(reposTable, users, store, indexer, publicUrl),
     content,
-    commits: new CommitService(store, reposTable, lfsTable, prs, indexer, publicUrl, config.patternLimits, xet),
+    commits: new CommitService(store, reposTable, lfsTable, pullRequests, indexer, publicUrl, config.patternLimits, xet),
     refs: new RefsService(store, content, indexer, publicUrl),
     history: new HistoryService(content),
-    prs,
-    discussionEdits: new DiscussionEdits(discussions, store, gitCli),
+    discussions,
+    pullRequests,
     indexer,
     downloads,
     listing: new ListingService(reposTable),

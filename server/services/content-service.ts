@@ -5,8 +5,8 @@ import type { CommitInfo, GitRepo, ResolvedRev, TreeEntry } from '../../storage/
 import type { RefSnapshot } from '../../storage/git/ref-snapshot.js'
 import type { RepoStore } from '../../storage/git/repo-store.js'
 import { errors } from '../errors.js'
-import { Lru } from './lru.js'
-import { ResponseCache } from './response-cache.js'
+import { Lru } from '../cache/lru.js'
+import { ResponseCache } from '../cache/response-cache.js'
 
 /** Blobs up to this size are kept in memory once read. */
 const SMALL_BLOB = 64 * 1024

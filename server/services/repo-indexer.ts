@@ -3,7 +3,7 @@ import type { GitRepo, TreeEntry } from '../../storage/git/git-repo.js'
 import type { RefSnapshot } from '../../storage/git/ref-snapshot.js'
 import { parseFrontMatter } from '../protocol/front-matter.js'
 import type { ContentService, FileEntry } from './content-service.js'
-import { Lru } from './lru.js'
+import { Lru } from '../cache/lru.js'
 
 export type CardFacts = Omit<RepoIndexFacts, 'sha' | 'lastModified'>
 

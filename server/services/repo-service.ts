@@ -7,7 +7,7 @@ import { authorize, can, canCreateIn, checkCaller, requireUser, type Action, typ
 import { errors, RepoMovedError } from '../errors.js'
 import { RESERVED_NAMESPACES, repoPartProblem, URL_PREFIX, type RepoId } from '../protocol/repo-id.js'
 import { TreeEditor } from '../../storage/git/tree-edit.js'
-import { authorOf } from './identity.js'
+import { authorOf } from '../protocol/identity.js'
 import type { RepoIndexer } from './repo-indexer.js'
 
 export interface CreateRepoInput {

@@ -63,7 +63,7 @@ function prAuthor(ctx: Context, repo: RepoRow, ref: string): string | null {
   const m = /^refs\/pr\/(\d+)$/.exec(ref)
   if (!m) return null
   try {
-    return ctx.prs.get(repo, Number(m[1])).author
+    return ctx.discussions.get(repo, Number(m[1])).author
   } catch {
     return null
   }

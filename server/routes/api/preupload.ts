@@ -4,7 +4,7 @@ import type { Context } from '../../context.js'
 import { LfsAttributes } from '../../../storage/formats/gitattributes.js'
 import { GitIgnore } from '../../../storage/formats/gitignore.js'
 import { revisionFrom } from '../../protocol/url-path.js'
-import { uploadMode } from '../../services/upload-mode.js'
+import { uploadMode } from '../../protocol/upload-mode.js'
 import { ApiRepoParams, apiRepoId, decoding, rawTail } from '../repo-params.js'
 import type { RepoRow } from '../../../storage/db/repos-table.js'
 
