@@ -7,14 +7,14 @@
 //
 //   * ingest: each xorb body, already received as 64 KiB pieces in memory, streamed into
 //     ContentStore.putKeyed (over FsBlobDriver) with startXorbCheck (chunks verified in ~1 MiB batches on the pool's
-//     worker threads, as many as cores up to 4; reported), wired as server/services/xet-uploads.ts does
+//     worker threads, as many as cores up to 4; reported), wired as server/services/xet/uploads.ts does
 //     (verify every chunk: decompress + keyed BLAKE3 + merkle check; write to a temp file; truncate,
 //     rename). Reference: keyed BLAKE3 (hash-wasm, the hasher the verifier uses) of the same chunks'
 //     unpacked bytes, chunk by chunk, measured right before or after each xorb (order alternates).
 //     Shown too (no target): the same with the body read during the measurement in 64 KiB pieces on
 //     the main thread, as libuv reads a socket (receiving included).
 //   * reconstruction: one 1 GiB file made of all the xorbs' chunks, planned with planRange and
-//     streamed by reconstructStream from ContentStore.readKeyed ranges (as xet-reads.ts does) into a
+//     streamed by reconstructStream from ContentStore.readKeyed ranges (as xet/reads.ts does) into a
 //     sink. Reference: LZ4 frame decompression (lz4-napi decompressFrameSync) of the same chunk
 //     payloads, one call per chunk; shown too: lz4-napi's block decoder on the same blocks (what
 //     hubd's frame parser calls). Reference and reconstruction alternate order from run to run.
@@ -231,7 +231,7 @@ async function main() {
   }
 
   /**
-   * One xorb through the CAS route's storage path (putKeyed + startXorbCheck, as xet-uploads.ts).
+   * One xorb through the CAS route's storage path (putKeyed + startXorbCheck, as xet/uploads.ts).
    * `received`: the body is already in memory as 64 KiB pieces (verify + store only, the target's
    * definition); else it is read socket-like during the measurement (receiving included).
    */
@@ -303,7 +303,7 @@ async function main() {
   let rssMax = 0
   const sampleRss = () => (rssMax = Math.max(rssMax, process.memoryUsage.rss()))
 
-  /** The whole file through reconstructStream from the blob store (as xet-reads.ts fileStream). */
+  /** The whole file through reconstructStream from the blob store (as xet/reads.ts fileStream). */
   const reconstruct = async () => {
     const w = performance.now()
     const u = cpuMs()

@@ -6,8 +6,8 @@ import { ConfigError, loadConfig } from './config.js'
 import { HubError } from './errors.js'
 import { projectRoot } from './project-root.js'
 import { closeDb, openDb } from '../storage/db/open.js'
-import { UsersRepo } from '../storage/db/users-repo.js'
-import { ReposRepo } from '../storage/db/repos-repo.js'
+import { UsersTable } from '../storage/db/users-table.js'
+import { ReposTable } from '../storage/db/repos-table.js'
 import { AdminService } from './services/admin-service.js'
 
 const USAGE = `Usage: hubd <command>   (works on HUBD_DATA_DIR, default ./data; safe while hubd runs)
@@ -116,7 +116,7 @@ function main(): number {
     const config = loadConfig()
     fs.mkdirSync(config.dataDir, { recursive: true })
     db = openDb(path.join(config.dataDir, 'hubd.sqlite'), path.join(projectRoot(), 'migrations'))
-    const admin = new AdminService(new UsersRepo(db), new ReposRepo(db))
+    const admin = new AdminService(new UsersTable(db), new ReposTable(db))
     process.stdout.write(run(admin, argv))
     return 0
   } catch (err) {

@@ -3,10 +3,10 @@ import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { Config } from './config.js'
 import { closeDb, openDb, type Db } from '../storage/db/open.js'
-import { UsersRepo } from '../storage/db/users-repo.js'
-import { ReposRepo } from '../storage/db/repos-repo.js'
-import { LfsRepo } from '../storage/db/lfs-repo.js'
-import { SettingsRepo } from '../storage/db/settings-repo.js'
+import { UsersTable } from '../storage/db/users-table.js'
+import { ReposTable } from '../storage/db/repos-table.js'
+import { LfsTable } from '../storage/db/lfs-table.js'
+import { SettingsTable } from '../storage/db/settings-table.js'
 import { ContentStore } from '../storage/blobs/content-store.js'
 import { FsBlobDriver } from '../storage/blobs/fs-blob-driver.js'
 import type { BlobStore } from '../storage/blobs/blob-store.js'
@@ -23,25 +23,25 @@ import { GitCli } from '../storage/git/git-cli.js'
 import { GitHttpService } from './services/git-http-service.js'
 import { PushCheck } from './services/push-check.js'
 import { MaintenanceService } from './services/maintenance-service.js'
-import { DiscussionsRepo } from '../storage/db/discussions-repo.js'
+import { DiscussionsTable } from '../storage/db/discussions-table.js'
 import { RefsService } from './services/refs-service.js'
 import { HistoryService } from './services/history-service.js'
-import { PrService } from './services/pr-service.js'
+import { PullRequestService } from './services/pull-request-service.js'
 import { RepoIndexer } from './services/repo-indexer.js'
 import { DownloadCounter } from './services/download-counter.js'
 import { ListingService } from './services/listing-service.js'
 import { AdminService } from './services/admin-service.js'
-import { DiscussionEdits } from './services/discussion-edits.js'
-import { XetRepo } from '../storage/db/xet-repo.js'
+import { DiscussionService } from './services/discussion-service.js'
+import { XetTable } from '../storage/db/xet-table.js'
 import { CasTokens } from './auth/cas-token.js'
-import { XetService } from './services/xet-service.js'
-import { XetBackedBlobStore } from './services/xet-blob-store.js'
+import { XetService } from './services/xet/service.js'
+import { XetBackedBlobStore } from '../storage/xet/xet-blob-store.js'
 
 /** Everything the routes use, wired once. Nothing here listens or reads the environment. */
 export interface Context {
   readonly config: Config
   readonly db: Db
-  readonly users: UsersRepo
+  readonly users: UsersTable
   readonly blobs: BlobStore
   readonly auth: Authenticator
   readonly repos: RepoService
@@ -49,9 +49,9 @@ export interface Context {
   readonly commits: CommitService
   readonly refs: RefsService
   readonly history: HistoryService
-  readonly prs: PrService
+  readonly discussions: DiscussionService
+  readonly pullRequests: PullRequestService
   /** Titles, comment edits and hiding, PR diffs. */
-  readonly discussionEdits: DiscussionEdits
   readonly indexer: RepoIndexer
   readonly downloads: DownloadCounter
   readonly listing: ListingService
@@ -79,10 +79,10 @@ export interface Context {
 export async function createContext(config: Config): Promise<Context> {
   fs.mkdirSync(config.dataDir, { recursive: true })
   const db = openDb(path.join(config.dataDir, 'hubd.sqlite'), path.join(projectRoot(), 'migrations'))
-  const users = new UsersRepo(db)
-  const reposTable = new ReposRepo(db)
-  const lfsTable = new LfsRepo(db)
-  const settings = new SettingsRepo(db)
+  const users = new UsersTable(db)
+  const reposTable = new ReposTable(db)
+  const lfsTable = new LfsTable(db)
+  const settings = new SettingsTable(db)
   // The one place that knows where blob bytes live: another driver (S3) is chosen here.
   const blobDriver = new FsBlobDriver(path.join(config.dataDir, 'blobs'), { fsync: config.fsync })
   const contentStore = new ContentStore(blobDriver)
@@ -95,7 +95,7 @@ export async function createContext(config: Config): Promise<Context> {
   const publicUrl = () => config.publicUrl ?? `http://${host}:${port}`
   const signer = new UrlSigner(Buffer.from(settings.getOrCreate('url-signing-key', () => randomBytes(32).toString('hex')), 'hex'))
   const casTokens = new CasTokens(Buffer.from(settings.getOrCreate('xet-token-key', () => randomBytes(32).toString('hex')), 'hex'))
-  const xet = new XetService(new XetRepo(db), lfsTable, contentStore, casTokens, signer, publicUrl)
+  const xet = new XetService(new XetTable(db), lfsTable, contentStore, casTokens, signer, publicUrl)
   // Every LFS read path also finds objects uploaded through Xet (reconstructed on the fly).
   const blobs = new XetBackedBlobStore(contentStore, xet)
 
@@ -105,8 +105,9 @@ export async function createContext(config: Config): Promise<Context> {
   await lfs.expireUploads()
   const gitCli = await GitCli.detect(config.gitBinary, config.processPath, ensureDir(path.join(config.dataDir, 'git-home')))
   const indexer = new RepoIndexer(reposTable, content)
-  const discussions = new DiscussionsRepo(db)
-  const prs = new PrService(store, content, discussions, indexer, publicUrl)
+  const discussionsTable = new DiscussionsTable(db)
+  const discussions = new DiscussionService(discussionsTable, store, content)
+  const pullRequests = new PullRequestService(store, content, discussions, discussionsTable, indexer, publicUrl, gitCli)
   const downloads = new DownloadCounter(reposTable)
   return {
     config,
@@ -116,11 +117,11 @@ export async function createContext(config: Config): Promise<Context> {
     auth: new Authenticator(users, { anonymousRead: config.anonymousRead }),
     repos: new RepoService(reposTable, users, store, indexer, publicUrl),
     content,
-    commits: new CommitService(store, reposTable, lfsTable, prs, indexer, publicUrl, config.patternLimits, xet),
+    commits: new CommitService(store, reposTable, lfsTable, pullRequests, indexer, publicUrl, config.patternLimits, xet),
     refs: new RefsService(store, content, indexer, publicUrl),
     history: new HistoryService(content),
-    prs,
-    discussionEdits: new DiscussionEdits(discussions, store, gitCli),
+    discussions,
+    pullRequests,
     indexer,
     downloads,
     listing: new ListingService(reposTable),
@@ -160,7 +161,7 @@ function ensureDir(dir: string): string {
  * Ensures the admin user exists with a usable write token: the configured one, or on a first
  * start without one, a generated token whose hash alone is stored.
  */
-function bootstrapAdmin(users: UsersRepo, config: Config): string | null {
+function bootstrapAdmin(users: UsersTable, config: Config): string | null {
   const admin = users.ensureUser(config.adminUser, { admin: true })
   if (config.adminToken) {
     users.addToken(admin.id, 'HUBD_ADMIN_TOKEN', 'write', hashToken(config.adminToken))

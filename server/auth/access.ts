@@ -1,5 +1,5 @@
-import type { Membership, OrgRole, TokenRow, UserRow } from '../../storage/db/users-repo.js'
-import type { RepoRow } from '../../storage/db/repos-repo.js'
+import type { Membership, OrgRole, TokenRow, UserRow } from '../../storage/db/users-table.js'
+import type { RepoRow } from '../../storage/db/repos-table.js'
 import { errors } from '../errors.js'
 
 /**

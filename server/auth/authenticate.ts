@@ -1,4 +1,4 @@
-import type { UsersRepo } from '../../storage/db/users-repo.js'
+import type { UsersTable } from '../../storage/db/users-table.js'
 import { ANONYMOUS, ANONYMOUS_LOCKED, BAD_TOKEN, type Actor } from './access.js'
 import { hashToken } from './tokens.js'
 
@@ -17,7 +17,7 @@ export class Authenticator {
   private readonly anonymous: Actor
 
   constructor(
-    private readonly users: UsersRepo,
+    private readonly users: UsersTable,
     opts: { anonymousRead: boolean } = { anonymousRead: true },
   ) {
     this.anonymous = opts.anonymousRead ? ANONYMOUS : ANONYMOUS_LOCKED

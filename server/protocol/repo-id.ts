@@ -1,4 +1,4 @@
-import type { RepoType } from '../../storage/db/repos-repo.js'
+import type { RepoType } from '../../storage/db/repos-table.js'
 
 /** A repository as a URL or a request body names it. */
 export interface RepoId {

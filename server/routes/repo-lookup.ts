@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest, preHandlerHookHandler } from 'fastify'
-import type { RepoRow } from '../../storage/db/repos-repo.js'
+import type { RepoRow } from '../../storage/db/repos-table.js'
 import type { RepoAction } from '../auth/access.js'
 import { challenged } from '../auth/challenge.js'
 import type { Context } from '../context.js'

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyRequest } from 'fastify'
-import type { RepoRow, RepoType } from '../../storage/db/repos-repo.js'
+import type { RepoRow, RepoType } from '../../storage/db/repos-table.js'
 import type { Context } from '../context.js'
 import { errors } from '../errors.js'
 import { typeFromSegment, type RepoId } from '../protocol/repo-id.js'

@@ -7,7 +7,7 @@ import { BlobNotFoundError } from '../../storage/blobs/blob-store.js'
 import { contentTypeFor, contentDisposition } from '../protocol/content-type.js'
 import { FILE_PREFIXES, FileRepoParams, fileRepoId, urlTarget } from './repo-params.js'
 import type { RefSnapshot } from '../../storage/git/ref-snapshot.js'
-import type { RepoRow } from '../../storage/db/repos-repo.js'
+import type { RepoRow } from '../../storage/db/repos-table.js'
 
 const HEX40 = /^[0-9a-f]{40}$/
 

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox'
-import type { RepoRow } from '../../storage/db/repos-repo.js'
+import type { RepoRow } from '../../storage/db/repos-table.js'
 import type { FileEntry } from '../services/content-service.js'
 
 const Sibling = Type.Object({

@@ -1,5 +1,5 @@
-import type { ReposRepo, RepoType } from '../../storage/db/repos-repo.js'
-import { NameTakenError, type OrgRole, type TokenListing, type TokenRole, type UserRow, type UsersRepo } from '../../storage/db/users-repo.js'
+import type { ReposTable, RepoType } from '../../storage/db/repos-table.js'
+import { NameTakenError, type OrgRole, type TokenListing, type TokenRole, type UserRow, type UsersTable } from '../../storage/db/users-table.js'
 import { errors } from '../errors.js'
 import { generateToken, hashToken } from '../auth/tokens.js'
 import { RESERVED_NAMESPACES, repoPartProblem } from '../protocol/repo-id.js'
@@ -36,8 +36,8 @@ export interface TokenInfo {
  */
 export class AdminService {
   constructor(
-    private readonly users: UsersRepo,
-    private readonly repos: ReposRepo,
+    private readonly users: UsersTable,
+    private readonly repos: ReposTable,
   ) {}
 
   createAccount(type: 'user' | 'org', name: string, fullname = ''): UserRow {

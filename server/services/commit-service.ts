@@ -1,7 +1,7 @@
-import type { RepoRow } from '../../storage/db/repos-repo.js'
-import type { GitBlobInfo, LfsRepo } from '../../storage/db/lfs-repo.js'
-import type { ReposRepo } from '../../storage/db/repos-repo.js'
-import type { UserRow } from '../../storage/db/users-repo.js'
+import type { RepoRow } from '../../storage/db/repos-table.js'
+import type { GitBlobInfo, LfsTable } from '../../storage/db/lfs-table.js'
+import type { ReposTable } from '../../storage/db/repos-table.js'
+import type { UserRow } from '../../storage/db/users-table.js'
 import { LfsAttributes, lfsRuleFor } from '../../storage/formats/gitattributes.js'
 import type { PatternLimits } from '../../storage/formats/pattern-limits.js'
 import { formatPointer } from '../../storage/formats/lfs-pointer.js'
@@ -12,8 +12,8 @@ import { TreeEditError, TreeEditor, type TreeOp } from '../../storage/git/tree-e
 import { errors } from '../errors.js'
 import { CommitLineError, parseCommitLine, type CommitHeader, type CommitOp } from '../protocol/commit-ops.js'
 import { blobInfo } from './content-service.js'
-import { authorOf } from './identity.js'
-import type { PrService } from './pr-service.js'
+import { authorOf } from '../protocol/identity.js'
+import type { PullRequestService } from './pull-request-service.js'
 import type { RepoIndexer } from './repo-indexer.js'
 
 /** An operation after its content has been written to git: only ids remain, no file bytes. */
@@ -32,9 +32,9 @@ const MAX_CAS_RETRIES = 20
 export class CommitService {
   constructor(
     private readonly store: RepoStore,
-    private readonly repos: ReposRepo,
-    private readonly lfs: LfsRepo,
-    private readonly prs: PrService,
+    private readonly repos: ReposTable,
+    private readonly lfs: LfsTable,
+    private readonly pullRequests: PullRequestService,
     private readonly indexer: RepoIndexer,
     private readonly publicUrl: () => string,
     /** Bounds on the `.gitattributes` read to cover new LFS paths. */
@@ -83,7 +83,7 @@ export class CommitService {
       const tree = await this.buildTree(git, repo, (await git.readCommit(parent)).tree, ops)
       const oid = await git.writeCommit({ tree, parents: [parent], message, author })
       linkObjects()
-      const num = await this.prs.open(repo, ref.slice('refs/heads/'.length), oid, header.summary, header.description, user.name)
+      const num = await this.pullRequests.open(repo, ref.slice('refs/heads/'.length), oid, header.summary, header.description, user.name)
       return { commitOid: oid, pullRequest: num }
     }
 

@@ -1,12 +1,12 @@
-import type { RepoRow } from '../../storage/db/repos-repo.js'
-import type { GitBlobInfo, LfsRepo } from '../../storage/db/lfs-repo.js'
+import type { RepoRow } from '../../storage/db/repos-table.js'
+import type { GitBlobInfo, LfsTable } from '../../storage/db/lfs-table.js'
 import { parsePointer, MAX_POINTER_SIZE } from '../../storage/formats/lfs-pointer.js'
 import type { CommitInfo, GitRepo, ResolvedRev, TreeEntry } from '../../storage/git/git-repo.js'
 import type { RefSnapshot } from '../../storage/git/ref-snapshot.js'
 import type { RepoStore } from '../../storage/git/repo-store.js'
 import { errors } from '../errors.js'
-import { Lru } from './lru.js'
-import { ResponseCache } from './response-cache.js'
+import { Lru } from '../cache/lru.js'
+import { ResponseCache } from '../cache/response-cache.js'
 
 /** Blobs up to this size are kept in memory once read. */
 const SMALL_BLOB = 64 * 1024
@@ -50,10 +50,10 @@ export class ContentService {
   private readonly smallBlobs = new ResponseCache(16 * 1024 * 1024)
   private readonly derived = new WeakMap<RefSnapshot, Map<string, unknown>>()
 
-  /** `stamp` changes whenever refs may have moved (ReposRepo.generation). */
+  /** `stamp` changes whenever refs may have moved (ReposTable.generation). */
   constructor(
     private readonly store: RepoStore,
-    private readonly lfs: LfsRepo,
+    private readonly lfs: LfsTable,
     private readonly stamp: () => number,
   ) {}
 

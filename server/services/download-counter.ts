@@ -1,4 +1,4 @@
-import type { ReposRepo, RepoRow } from '../../storage/db/repos-repo.js'
+import type { ReposTable, RepoRow } from '../../storage/db/repos-table.js'
 
 /** The Hub's default query files: a request for one of these at the repo root is one download. */
 const DEFAULT_QUERY_FILES = new Set(['config.json', 'config.yaml', 'hyperparams.yaml', 'meta.yaml'])
@@ -23,7 +23,7 @@ export class DownloadCounter {
   private pending = new Map<string, number>()
   private readonly timer: NodeJS.Timeout
 
-  constructor(private readonly repos: ReposRepo) {
+  constructor(private readonly repos: ReposTable) {
     this.timer = setInterval(() => this.flush(), 1000)
     this.timer.unref()
   }

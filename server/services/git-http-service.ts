@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { createGunzip } from 'node:zlib'
-import type { ReposRepo, RepoRow } from '../../storage/db/repos-repo.js'
+import type { ReposTable, RepoRow } from '../../storage/db/repos-table.js'
 import type { GitCli } from '../../storage/git/git-cli.js'
 import type { RepoStore } from '../../storage/git/repo-store.js'
 import { errors } from '../errors.js'
@@ -69,7 +69,7 @@ export class GitHttpService {
   constructor(
     readonly cli: GitCli | null,
     private readonly store: RepoStore,
-    private readonly repos: ReposRepo,
+    private readonly repos: ReposTable,
     private readonly check: PushCheck | null,
     private readonly options: {
       maxProcesses: number

@@ -1,7 +1,7 @@
-import type { RepoRow } from '../../storage/db/repos-repo.js'
+import type { RepoRow } from '../../storage/db/repos-table.js'
 import type { CommitInfo } from '../../storage/git/git-repo.js'
 import type { ContentService } from './content-service.js'
-import { Lru } from './lru.js'
+import { Lru } from '../cache/lru.js'
 
 /**
  * Commit history along first parents, newest first (docs/hub-api.md §8.4). The length of the chain below a

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Readable } from 'node:stream'
-import type { LfsRepo } from '../../storage/db/lfs-repo.js'
-import type { RepoRow } from '../../storage/db/repos-repo.js'
+import type { LfsTable } from '../../storage/db/lfs-table.js'
+import type { RepoRow } from '../../storage/db/repos-table.js'
 import { BlobNotFoundError, BlobVerifyError, SHA256_RE, type BlobStore, type ByteRange } from '../../storage/blobs/blob-store.js'
 import type { UrlSigner } from '../auth/signed-url.js'
 import { errors } from '../errors.js'
@@ -35,7 +35,7 @@ export interface LfsLimits {
  */
 export class LfsService {
   constructor(
-    private readonly lfs: LfsRepo,
+    private readonly lfs: LfsTable,
     private readonly blobs: BlobStore,
     private readonly signer: UrlSigner,
     private readonly limits: LfsLimits,

@@ -1,4 +1,4 @@
-import { sortValue, type ReposRepo, type RepoRow, type RepoType, type SortKey } from '../../storage/db/repos-repo.js'
+import { sortValue, type ReposTable, type RepoRow, type RepoType, type SortKey } from '../../storage/db/repos-table.js'
 import { checkCaller, readableNamespaces, type Actor } from '../auth/access.js'
 import { errors } from '../errors.js'
 
@@ -28,7 +28,7 @@ const SORTS: Record<string, SortKey> = {
  * on every commit), keyset pagination with an opaque cursor, private repos only for their readers.
  */
 export class ListingService {
-  constructor(private readonly repos: ReposRepo) {}
+  constructor(private readonly repos: ReposTable) {}
 
   page(type: RepoType, actor: Actor, p: ListParams): { rows: RepoRow[]; next: string | null } {
     const sort = SORTS[p.sort ?? ''] ?? 'lastModified'

@@ -1,6 +1,6 @@
 import type { Sha256Blobs } from '../../storage/blobs/blob-store.js'
-import type { LfsRepo } from '../../storage/db/lfs-repo.js'
-import type { RepoRow } from '../../storage/db/repos-repo.js'
+import type { LfsTable } from '../../storage/db/lfs-table.js'
+import type { RepoRow } from '../../storage/db/repos-table.js'
 import { MAX_POINTER_SIZE, parsePointer } from '../../storage/formats/lfs-pointer.js'
 import type { GitCli } from '../../storage/git/git-cli.js'
 import { ZERO_OID } from '../../storage/git/ref-cas.js'
@@ -22,7 +22,7 @@ export interface MissingObject {
 export class PushCheck {
   constructor(
     private readonly cli: GitCli,
-    private readonly lfs: LfsRepo,
+    private readonly lfs: LfsTable,
     private readonly blobs: Sha256Blobs,
   ) {}
 

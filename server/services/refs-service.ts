@@ -1,10 +1,10 @@
-import type { RepoRow } from '../../storage/db/repos-repo.js'
+import type { RepoRow } from '../../storage/db/repos-table.js'
 import { validRefName, type GitRepo } from '../../storage/git/git-repo.js'
 import { RefConflictError } from '../../storage/git/ref-cas.js'
 import type { RepoStore } from '../../storage/git/repo-store.js'
 import { errors } from '../errors.js'
 import type { ContentService } from './content-service.js'
-import { authorOf } from './identity.js'
+import { authorOf } from '../protocol/identity.js'
 import type { RepoIndexer } from './repo-indexer.js'
 
 export interface RefEntry {

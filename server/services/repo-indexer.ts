@@ -1,9 +1,9 @@
-import type { RepoIndexFacts, ReposRepo, RepoRow } from '../../storage/db/repos-repo.js'
+import type { RepoIndexFacts, ReposTable, RepoRow } from '../../storage/db/repos-table.js'
 import type { GitRepo, TreeEntry } from '../../storage/git/git-repo.js'
 import type { RefSnapshot } from '../../storage/git/ref-snapshot.js'
 import { parseFrontMatter } from '../protocol/front-matter.js'
 import type { ContentService, FileEntry } from './content-service.js'
-import { Lru } from './lru.js'
+import { Lru } from '../cache/lru.js'
 
 export type CardFacts = Omit<RepoIndexFacts, 'sha' | 'lastModified'>
 
@@ -50,7 +50,7 @@ export class RepoIndexer {
   private readonly inFlight = new Map<string, Promise<Snapshot>>()
 
   constructor(
-    private readonly repos: ReposRepo,
+    private readonly repos: ReposTable,
     private readonly content: ContentService,
   ) {}
 

@@ -1,13 +1,13 @@
 import { newId } from '../../storage/db/ids.js'
-import { RepoExistsError, type ReposRepo, type RepoRow, type RepoType } from '../../storage/db/repos-repo.js'
-import type { UsersRepo } from '../../storage/db/users-repo.js'
+import { RepoExistsError, type ReposTable, type RepoRow, type RepoType } from '../../storage/db/repos-table.js'
+import type { UsersTable } from '../../storage/db/users-table.js'
 import { DEFAULT_GITATTRIBUTES } from '../../storage/formats/gitattributes.js'
 import type { RepoStore } from '../../storage/git/repo-store.js'
 import { authorize, can, canCreateIn, checkCaller, requireUser, type Action, type Actor } from '../auth/access.js'
 import { errors, RepoMovedError } from '../errors.js'
 import { RESERVED_NAMESPACES, repoPartProblem, URL_PREFIX, type RepoId } from '../protocol/repo-id.js'
 import { TreeEditor } from '../../storage/git/tree-edit.js'
-import { authorOf } from './identity.js'
+import { authorOf } from '../protocol/identity.js'
 import type { RepoIndexer } from './repo-indexer.js'
 
 export interface CreateRepoInput {
@@ -22,8 +22,8 @@ export interface CreateRepoInput {
 /** Finds repositories with an access check, creates and deletes them. */
 export class RepoService {
   constructor(
-    private readonly repos: ReposRepo,
-    private readonly users: UsersRepo,
+    private readonly repos: ReposTable,
+    private readonly users: UsersTable,
     private readonly store: RepoStore,
     private readonly indexer: RepoIndexer,
     private readonly publicUrl: () => string,

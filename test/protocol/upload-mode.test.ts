@@ -1,5 +1,5 @@
 import t from 'tap'
-import { looksBinary, uploadMode } from '../../server/services/upload-mode.js'
+import { looksBinary, uploadMode } from '../../server/protocol/upload-mode.js'
 import { DEFAULT_GITATTRIBUTES, LfsAttributes } from '../../storage/formats/gitattributes.js'
 
 const attrs = new LfsAttributes(DEFAULT_GITATTRIBUTES)

@@ -4,7 +4,7 @@
  * must equal those of a full listing.
  */
 import t from 'tap'
-import type { ReposRepo } from '../../storage/db/repos-repo.js'
+import type { ReposTable } from '../../storage/db/repos-table.js'
 import { ANONYMOUS } from '../../server/auth/access.js'
 import { RepoIndexer } from '../../server/services/repo-indexer.js'
 import { commitLines, createRepo, startServer } from '../helpers/server.js'
@@ -45,7 +45,7 @@ t.test('facts indexed from each commit diff equal those of a full listing', asyn
     t.same({ tags: info.tags, usedStorage: info.usedStorage }, { ...step.expect, usedStorage }, `${step.name}: info`)
     // A fresh indexer knows no parent: it lists every file.
     const repo = await server.ctx.repos.get('model', 'admin', 'inc', ANONYMOUS, 'read')
-    const full = await new RepoIndexer(null as unknown as ReposRepo, server.ctx.content).describe(repo, info.sha)
+    const full = await new RepoIndexer(null as unknown as ReposTable, server.ctx.content).describe(repo, info.sha)
     t.same(await server.ctx.indexer.describe(repo, info.sha), full, `${step.name}: same facts as a full listing`)
     const listed = (await (await fetch(`${server.url}/api/models?search=inc&full=true`)).json()) as { tags?: string[] }[]
     t.same(listed[0]?.tags, step.expect.tags, `${step.name}: listing tags`)

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import t from 'tap'
-import type { RepoRow } from '../../storage/db/repos-repo.js'
+import type { RepoRow } from '../../storage/db/repos-table.js'
 import { registerErrorHandling, errors } from '../../server/errors.js'
 import { registerRepoLookup } from '../../server/routes/repo-lookup.js'
 import { fileRepoId, gitRepoId } from '../../server/routes/repo-params.js'

@@ -3,7 +3,7 @@ import type { Test } from 'tap'
 import { ContentStore } from '../../storage/blobs/content-store.js'
 import type { BlobDriver } from '../../storage/blobs/blob-driver.js'
 import { BlobNotFoundError } from '../../storage/blobs/blob-store.js'
-import { XetBackedBlobStore } from '../../server/services/xet-blob-store.js'
+import { XetBackedBlobStore } from '../../storage/xet/xet-blob-store.js'
 import { blobStoreConformance, readAll, rejectionOf, sentBytes } from './blob-store-conformance.js'
 
 /**

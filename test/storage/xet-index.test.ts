@@ -1,7 +1,7 @@
 import path from 'node:path'
 import t, { type Test } from 'tap'
 import { openDb } from '../../storage/db/open.js'
-import { XetRepo } from '../../storage/db/xet-repo.js'
+import { XetTable } from '../../storage/db/xet-table.js'
 import { projectRoot } from '../../server/project-root.js'
 
 const h = (c: string) => c.repeat(64).slice(0, 64)
@@ -15,7 +15,7 @@ function setup(t: Test) {
     ).run(id, id)
   }
   const chunk = (i: number, len: number) => ({ hash: h(String(i)), packed_start: i * 100, packed_end: i * 100 + 100, unpacked_start: i * len, unpacked_length: len })
-  return { db, index: new XetRepo(db), chunk }
+  return { db, index: new XetTable(db), chunk }
 }
 
 t.test('xorbs: recorded once with their chunk table; a repeat only refreshes the upload time', async (t) => {

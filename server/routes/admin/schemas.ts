@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import type { UserRow } from '../../../storage/db/users-repo.js'
+import type { UserRow } from '../../../storage/db/users-table.js'
 
 export const NameParams = Type.Object({ name: Type.String({ maxLength: 200 }) })
 export type NameParams = Static<typeof NameParams>

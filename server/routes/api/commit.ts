@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox'
-import type { RepoRow } from '../../../storage/db/repos-repo.js'
+import type { RepoRow } from '../../../storage/db/repos-table.js'
 import type { FastifyInstance } from 'fastify'
 import type { Context } from '../../context.js'
 import { authorize, requireUser } from '../../auth/access.js'
@@ -63,7 +63,7 @@ function prAuthor(ctx: Context, repo: RepoRow, ref: string): string | null {
   const m = /^refs\/pr\/(\d+)$/.exec(ref)
   if (!m) return null
   try {
-    return ctx.prs.get(repo, Number(m[1])).author
+    return ctx.discussions.get(repo, Number(m[1])).author
   } catch {
     return null
   }

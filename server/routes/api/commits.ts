@@ -4,10 +4,12 @@ import type { Context } from '../../context.js'
 import { errors } from '../../errors.js'
 import { queryList } from '../../protocol/query.js'
 import { revisionFrom } from '../../protocol/url-path.js'
-import { escapeHtml } from '../../services/pr-service.js'
+import { escapeHtml } from '../../protocol/html.js'
 import { ApiRepoParams, apiRepoId, decoding, rawTail } from '../repo-params.js'
-import { nextLink, ResponseCache, type CachedBody } from '../../services/response-cache.js'
-import { sendCachedJson } from '../send-json.js'
+import { cachedJson } from '../../cache/cached-json.js'
+import type { CachedBody } from '../../cache/response-cache.js'
+import { nextLink } from '../../protocol/link-header.js'
+import { sendCachedJson } from '../../cache/send-json.js'
 
 /** One page as sent: the cached body, X-Total-Count and the next page's Link (or none). */
 interface CommitsAnswer {
@@ -31,7 +33,7 @@ const Commit = Type.Object({
  */
 export function commitsRoute(app: FastifyInstance, ctx: Context) {
   /** Serialized pages with their X-Total-Count: functions of the commit and the query. */
-  const pages = new ResponseCache<number>(16 * 1024 * 1024)
+  const pages = cachedJson<number>(16 * 1024 * 1024)
   app.get<{ Params: ApiRepoParams; Querystring: Record<string, unknown> }>(
     '/api/:types/:ns/:name/commits/*',
     { schema: { params: ApiRepoParams, response: { 200: Type.Array(Commit) } }, config: { repo: { id: apiRepoId, action: 'read' } } },
@@ -53,7 +55,7 @@ export function commitsRoute(app: FastifyInstance, ctx: Context) {
       const limit = Math.max(1, num(request.query.limit, 50, 1000))
       const page = num(request.query.p, 0, 1e9)
       const formatted = queryList(request.query, 'expand').includes('formatted')
-      const key = `${repo.id}\0${commit}\0${page}\0${limit}\0${formatted ? 1 : 0}\0${ctx.publicUrl()}`
+      const key = [repo.id, commit, page, limit, formatted ? 1 : 0, ctx.publicUrl()]
       let hit = pages.get(key)
       if (!hit) {
         const total = await ctx.history.count(repo, commit)

@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Context } from '../../context.js'
 import { authorize, requireUser } from '../../auth/access.js'
-import { eventJson } from '../../services/pr-service.js'
+import { eventJson } from '../../protocol/discussion-json.js'
 import { ApiRepoParams, apiRepoId } from '../repo-params.js'
 
 const NumParams = Type.Intersect([ApiRepoParams, Type.Object({ num: Type.String({ pattern: '^\\d{1,9}$' }) })])
@@ -21,7 +21,7 @@ const Content = Type.Object({ content: Type.String({ minLength: 1 }) }, { additi
 export function discussionEditsRoute(app: FastifyInstance, ctx: Context) {
   const target = (request: FastifyRequest<{ Params: NumParams }>) => {
     const repo = request.repo
-    return { repo, d: ctx.prs.get(repo, Number(request.params.num)), user: requireUser(request.actor) }
+    return { repo, d: ctx.discussions.get(repo, Number(request.params.num)), user: requireUser(request.actor) }
   }
   const config = { repo: { id: apiRepoId, action: 'contribute' as const } }
 
@@ -31,7 +31,7 @@ export function discussionEditsRoute(app: FastifyInstance, ctx: Context) {
     async (request) => {
       const { repo, d, user } = target(request)
       authorize(request.actor, 'discussion.edit', repo, { author: d.author })
-      return { newTitle: eventJson(ctx.discussionEdits.rename(repo, d, request.body.title.trim(), user.name)) }
+      return { newTitle: eventJson(ctx.discussions.rename(repo, d, request.body.title.trim(), user.name)) }
     },
   )
 
@@ -40,9 +40,9 @@ export function discussionEditsRoute(app: FastifyInstance, ctx: Context) {
     { schema: { params: CommentParams, body: Content }, config },
     async (request) => {
       const { repo, d, user } = target(request)
-      const comment = ctx.discussionEdits.comment(repo, d, request.params.commentId)
+      const comment = ctx.discussions.findComment(repo, d, request.params.commentId)
       authorize(request.actor, 'comment.edit', repo, { author: comment.author })
-      return { updatedComment: eventJson(ctx.discussionEdits.editComment(repo, d, request.params.commentId, request.body.content, user.name)) }
+      return { updatedComment: eventJson(ctx.discussions.editComment(repo, d, request.params.commentId, request.body.content, user.name)) }
     },
   )
 
@@ -52,7 +52,7 @@ export function discussionEditsRoute(app: FastifyInstance, ctx: Context) {
     async (request) => {
       const { repo, d } = target(request)
       authorize(request.actor, 'write', repo)
-      return { updatedComment: eventJson(ctx.discussionEdits.hideComment(repo, d, request.params.commentId)) }
+      return { updatedComment: eventJson(ctx.discussions.hideComment(repo, d, request.params.commentId)) }
     },
   )
 }

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Context } from '../../context.js'
 import { authorize, requireUser, type RepoAction } from '../../auth/access.js'
 import { errors } from '../../errors.js'
-import { eventJson } from '../../services/pr-service.js'
+import { eventJson } from '../../protocol/discussion-json.js'
 import { ApiRepoParams, apiRepoId, optionalBody } from '../repo-params.js'
 
 const NumParams = Type.Intersect([ApiRepoParams, Type.Object({ num: Type.String({ pattern: '^\\d{1,9}$' }) })])
@@ -42,8 +42,8 @@ export function discussionsRoute(app: FastifyInstance, ctx: Context) {
       if (pullRequest) {
         const head = await ctx.content.git(repo).readRef(`refs/heads/${repo.default_branch}`)
         if (!head) throw errors.revisionNotFound(repo.default_branch)
-        num = await ctx.prs.open(repo, repo.default_branch, head, title, description, user.name, { empty: true })
-      } else num = await ctx.prs.openDiscussion(repo, title, description, user.name)
+        num = await ctx.pullRequests.open(repo, repo.default_branch, head, title, description, user.name, { empty: true })
+      } else num = await ctx.discussions.open(repo, title, description, user.name)
       return { num, url: `${ctx.repos.url(repo)}/discussions/${num}` }
     },
   )
@@ -58,8 +58,8 @@ export function discussionsRoute(app: FastifyInstance, ctx: Context) {
       const type = q.type === 'pull_request' ? 1 : q.type === 'discussion' ? 0 : null
       const status = q.status === 'open' || q.status === 'closed' ? q.status : null
       const author = typeof q.author === 'string' && q.author !== '' ? q.author : null
-      const { rows, total } = ctx.prs.list(repo, { isPr: type, status, author }, PAGE, p * PAGE)
-      return { discussions: rows.map((d) => ctx.prs.summary(repo, d)), count: total, start: p * PAGE, numClosedDiscussions: 0 }
+      const { rows, total } = ctx.discussions.list(repo, { isPr: type, status, author }, PAGE, p * PAGE)
+      return { discussions: rows.map((d) => ctx.discussions.summary(repo, d)), count: total, start: p * PAGE, numClosedDiscussions: 0 }
     },
   )
 
@@ -69,10 +69,10 @@ export function discussionsRoute(app: FastifyInstance, ctx: Context) {
     { schema: { params: NumParams }, config: needs('read') },
     async (request) => {
       const repo = request.repo
-      const d = ctx.prs.get(repo, Number(request.params.num))
-      const details = ctx.prs.details(repo, d)
+      const d = ctx.discussions.get(repo, Number(request.params.num))
+      const details = ctx.discussions.details(repo, d)
       if (request.query.diff !== '1' || !d.is_pr) return details
-      return { ...details, diff: await ctx.discussionEdits.diff(repo, d, d.target_branch ?? `refs/heads/${repo.default_branch}`) }
+      return { ...details, diff: await ctx.pullRequests.diff(repo, d, d.target_branch ?? `refs/heads/${repo.default_branch}`) }
     },
   )
 
@@ -81,7 +81,7 @@ export function discussionsRoute(app: FastifyInstance, ctx: Context) {
     { schema: { params: NumParams, body: Comment }, config: needs('contribute') },
     async (request) => {
       const repo = request.repo
-      const e = ctx.prs.comment(repo, Number(request.params.num), request.body.comment, requireUser(request.actor).name)
+      const e = ctx.discussions.comment(repo, Number(request.params.num), request.body.comment, requireUser(request.actor).name)
       return { newMessage: eventJson(e) }
     },
   )
@@ -91,8 +91,8 @@ export function discussionsRoute(app: FastifyInstance, ctx: Context) {
     { schema: { params: NumParams, body: Status }, config: needs('contribute') },
     async (request) => {
       const repo = request.repo
-      authorize(request.actor, 'discussion.edit', repo, { author: ctx.prs.get(repo, Number(request.params.num)).author })
-      const e = ctx.prs.setStatus(repo, Number(request.params.num), request.body.status, requireUser(request.actor).name, request.body.comment ?? null)
+      authorize(request.actor, 'discussion.edit', repo, { author: ctx.discussions.get(repo, Number(request.params.num)).author })
+      const e = ctx.discussions.setStatus(repo, Number(request.params.num), request.body.status, requireUser(request.actor).name, request.body.comment ?? null)
       return { newStatus: eventJson(e) }
     },
   )
@@ -104,7 +104,7 @@ export function discussionsRoute(app: FastifyInstance, ctx: Context) {
     async (request) => {
       const repo = request.repo
       const text = request.body.comment ?? null
-      const oid = await ctx.prs.merge(repo, Number(request.params.num), requireUser(request.actor).name, text)
+      const oid = await ctx.pullRequests.merge(repo, Number(request.params.num), requireUser(request.actor).name, text)
       return { mergeCommitId: oid }
     },
   )

@@ -5,8 +5,9 @@ import { HubError } from '../../errors.js'
 import { queryList } from '../../protocol/query.js'
 import { typeFromSegment } from '../../protocol/repo-id.js'
 import { RepoInfoSchema, repoInfoJson } from '../../schemas/repo-info.js'
-import { ResponseCache } from '../../services/response-cache.js'
-import { sendCachedJson } from '../send-json.js'
+import { cachedJson } from '../../cache/cached-json.js'
+import { nextLink } from '../../protocol/link-header.js'
+import { sendCachedJson } from '../../cache/send-json.js'
 import { checkCaller } from '../../auth/access.js'
 
 const Params = Type.Object({ types: Type.String() })
@@ -26,7 +27,7 @@ export function listReposRoute(app: FastifyInstance, ctx: Context) {
    * query as sent: a search scans every repo's id in SQL (milliseconds with 10,000 repos), while
    * between two writes the answer cannot change.
    */
-  const pages = new ResponseCache<string | null>(16 * 1024 * 1024)
+  const pages = cachedJson<string | null>(16 * 1024 * 1024)
   app.get<{ Params: { types: string }; Querystring: Record<string, unknown> }>(
     '/api/:types',
     { schema: { params: Params, response: { 200: Type.Array(RepoInfoSchema) } } },
@@ -38,7 +39,7 @@ export function listReposRoute(app: FastifyInstance, ctx: Context) {
       // cached for anonymous callers.
       checkCaller(request.actor)
       const viewer = `${request.actor.user?.id ?? ''}:${request.actor.token?.id ?? ''}`
-      const key = `${ctx.listing.version()}\0${viewer}\0${request.url}`
+      const key = [ctx.listing.version(), viewer, request.url]
       let hit = pages.get(key)
       if (!hit) {
         const { rows, next } = ctx.listing.page(type, request.actor, {
@@ -64,11 +65,7 @@ export function listReposRoute(app: FastifyInstance, ctx: Context) {
         )
         hit = pages.set(key, Buffer.from(reply.serialize(wire) as string), next)
       }
-      if (hit.meta) {
-        const url = new URL(request.url, 'http://x')
-        url.searchParams.set('cursor', hit.meta)
-        reply.header('Link', `<${ctx.publicUrl()}${url.pathname}${url.search}>; rel="next"`)
-      }
+      if (hit.meta) reply.header('Link', nextLink(ctx.publicUrl(), request.url, 'cursor', hit.meta))
       return sendCachedJson(request, reply, hit)
     },
   )

@@ -7,9 +7,9 @@ import { MatchBudget } from '../../../storage/formats/pattern-limits.js'
 import { errors } from '../../errors.js'
 import { MAX_PATH_BYTES } from '../../protocol/repo-path.js'
 import { revisionFrom } from '../../protocol/url-path.js'
-import { uploadMode } from '../../services/upload-mode.js'
+import { uploadMode } from '../../protocol/upload-mode.js'
 import { ApiRepoParams, apiRepoId, decoding, rawTail } from '../repo-params.js'
-import type { RepoRow } from '../../../storage/db/repos-repo.js'
+import type { RepoRow } from '../../../storage/db/repos-table.js'
 
 const Body = Type.Object(
   {

@@ -4,9 +4,10 @@ import { queryBool } from '../../protocol/query.js'
 import { revisionFrom } from '../../protocol/url-path.js'
 import { RepoInfoSchema, repoInfoJson } from '../../schemas/repo-info.js'
 import { ApiRepoParams, apiRepoId, decoding, rawTail } from '../repo-params.js'
-import { ResponseCache, type CachedBody } from '../../services/response-cache.js'
-import type { RepoRow } from '../../../storage/db/repos-repo.js'
-import { sendCachedJson } from '../send-json.js'
+import { cachedJson } from '../../cache/cached-json.js'
+import type { CachedBody } from '../../cache/response-cache.js'
+import type { RepoRow } from '../../../storage/db/repos-table.js'
+import { sendCachedJson } from '../../cache/send-json.js'
 
 const SIBLINGS = Buffer.from(',"siblings":')
 const CLOSE = Buffer.from('}')
@@ -29,7 +30,7 @@ export function repoInfoRoute(app: FastifyInstance, ctx: Context) {
    * visibility… change without a commit) is serialized every time; when it changed, the cached
    * siblings are spliced into a new answer.
    */
-  const answers = new ResponseCache<string>(64 * 1024 * 1024)
+  const answers = cachedJson<string>(64 * 1024 * 1024)
   const handler = async (
     request: FastifyRequest<{ Params: ApiRepoParams; Querystring: Record<string, unknown> }>,
     reply: FastifyReply,
@@ -53,7 +54,7 @@ export function repoInfoRoute(app: FastifyInstance, ctx: Context) {
     const blobs = queryBool(request.query.blobs)
     // The schema's serializer writes the rest (no siblings): `{…}`; siblings go in before its `}`.
     const rest = (reply.serialize(repoInfoJson(repo, facts)) as string).slice(0, -1)
-    const key = `${repo.id}\0${commit}\0${blobs ? 1 : 0}`
+    const key = [repo.id, commit, blobs ? 1 : 0]
     const hit = answers.get(key)
     if (hit?.meta === rest) return answer(hit)
     let siblings: Buffer

@@ -6,8 +6,9 @@ import { TreeEntrySchema, toWireEntry } from '../../schemas/tree-entry.js'
 import { Type } from '@sinclair/typebox'
 import { decodeCursor, encodeCursor } from '../../protocol/cursor.js'
 import { ApiRepoParams, apiRepoId, urlTarget } from '../repo-params.js'
-import { nextLink, ResponseCache } from '../../services/response-cache.js'
-import { sendCachedJson } from '../send-json.js'
+import { cachedJson } from '../../cache/cached-json.js'
+import { nextLink } from '../../protocol/link-header.js'
+import { sendCachedJson } from '../../cache/send-json.js'
 
 const PAGE = 1000
 const PAGE_EXPANDED = 50
@@ -18,7 +19,7 @@ const PAGE_EXPANDED = 50
  */
 export function treeRoute(app: FastifyInstance, ctx: Context) {
   const xetHashOf = (oid: string) => (ctx.config.xet ? ctx.xet.fileOf(oid)?.fileHash : undefined)
-  const pages = new ResponseCache<string | null>(32 * 1024 * 1024)
+  const pages = cachedJson<string | null>(32 * 1024 * 1024)
   app.get<{ Params: ApiRepoParams; Querystring: Record<string, unknown> }>(
     '/api/:types/:ns/:name/tree/*',
     { schema: { params: ApiRepoParams, response: { 200: Type.Array(TreeEntrySchema) } }, config: { repo: { id: apiRepoId, action: 'read' } } },
@@ -30,7 +31,7 @@ export function treeRoute(app: FastifyInstance, ctx: Context) {
       const expand = queryBool(request.query.expand)
       const cursor = typeof request.query.cursor === 'string' ? request.query.cursor : null
       // A page is a function of the commit and the query: serialized once, then served as bytes.
-      const key = `${repo.id}\0${commit}\0${cleanPath}\0${recursive ? 1 : 0}${expand ? 1 : 0}\0${cursor ?? ''}`
+      const key = [repo.id, commit, cleanPath, recursive ? 1 : 0, expand ? 1 : 0, cursor ?? '']
       let hit = pages.get(key)
       if (!hit) {
         const entries = await ctx.content.list(repo, commit, cleanPath, recursive)

@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Context } from '../../context.js'
 import { errors } from '../../errors.js'
-import { MAX_SHARD_BODY } from '../../services/xet-uploads.js'
+import { MAX_SHARD_BODY } from '../../services/xet/uploads.js'
 import { passThroughBodies } from '../lfs/upload.js'
 
 const XorbParams = Type.Object({ prefix: Type.String(), hash: Type.String() })

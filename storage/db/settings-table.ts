@@ -1,7 +1,7 @@
 import type { Db } from './open.js'
 
 /** Small key/value facts shared by every process on the same data dir (e.g. the URL-signing key). */
-export class SettingsRepo {
+export class SettingsTable {
   private readonly get_
   private readonly insert
   constructor(db: Db) {

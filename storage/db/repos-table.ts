@@ -45,7 +45,7 @@ export class RepoExistsError extends Error {
 }
 
 /** The repos table: identity, visibility and timestamps. Lookups are case-insensitive. */
-export class ReposRepo {
+export class ReposTable {
   private readonly find_
   private readonly byId
   private readonly insert

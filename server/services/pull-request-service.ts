@@ -1,26 +1,35 @@
-import type { DiscussionRow, DiscussionsRepo, EventRow, ListFilter } from '../../storage/db/discussions-repo.js'
-import type { RepoRow } from '../../storage/db/repos-repo.js'
+import type { RepoRow } from '../../storage/db/repos-table.js'
+import type { DiscussionRow, DiscussionsTable } from '../../storage/db/discussions-table.js'
+import type { GitCli } from '../../storage/git/git-cli.js'
 import type { GitRepo } from '../../storage/git/git-repo.js'
 import { RefConflictError } from '../../storage/git/ref-cas.js'
 import type { RepoStore } from '../../storage/git/repo-store.js'
 import { TreeEditor } from '../../storage/git/tree-edit.js'
 import { errors } from '../errors.js'
+import { commentData } from '../protocol/discussion-json.js'
+import { authorOf } from '../protocol/identity.js'
 import type { ContentService } from './content-service.js'
-import { authorOf } from './identity.js'
+import type { DiscussionService } from './discussion-service.js'
 import type { RepoIndexer } from './repo-indexer.js'
+
+/** Past this a PR's diff is cut (the Hub shows huge diffs truncated too). */
+const MAX_DIFF_BYTES = 1024 * 1024
 
 /**
  * Pull requests as on the Hub: `refs/pr/N` refs with a discussion row each (docs/hub-api.md §6.4, §8.6).
  * Merging fast-forwards when it can, else makes a merge commit; files changed on both sides
- * since the merge base are conflicts (409), never silently resolved.
+ * since the merge base are conflicts (409), never silently resolved. What a PR shares with every
+ * discussion (comments, status, title, its JSON) is DiscussionService's.
  */
-export class PrService {
+export class PullRequestService {
   constructor(
     private readonly store: RepoStore,
     private readonly content: ContentService,
-    private readonly discussions: DiscussionsRepo,
+    private readonly discussionService: DiscussionService,
+    private readonly discussions: DiscussionsTable,
     private readonly indexer: RepoIndexer,
     private readonly publicUrl: () => string,
+    private readonly git: GitCli | null,
   ) {}
 
   /**
@@ -52,7 +61,7 @@ export class PrService {
           await git.deleteRef(ref, target)
           continue
         }
-        if (description) this.discussions.addEvent(repo.id, num, 'comment', author, comment(description))
+        if (description) this.discussions.addEvent(repo.id, num, 'comment', author, commentData(description))
         if (!opts.empty) this.discussions.addEvent(repo.id, num, 'commit', author, { subject: title, oid: target })
         return num
       }
@@ -60,44 +69,8 @@ export class PrService {
     })
   }
 
-  /** A discussion without code (the discussions endpoint with `pullRequest: false`). */
-  openDiscussion(repo: RepoRow, title: string, description: string, author: string): Promise<number> {
-    return this.store.exclusive(`${repo.id}:discussions`, async () => {
-      for (let attempt = 0, num = this.discussions.peekNext(repo.id); attempt < 20; attempt++, num = Math.max(num + 1, this.discussions.peekNext(repo.id))) {
-        if (await this.content.git(repo).readRef(`refs/pr/${num}`)) continue
-        if (!this.discussions.create({ repo_id: repo.id, num, title, is_pr: 0, status: 'open', author, target_branch: null })) continue
-        if (description) this.discussions.addEvent(repo.id, num, 'comment', author, comment(description))
-        return num
-      }
-      throw errors.conflict('Could not allocate a discussion number; try again')
-    })
-  }
-
-  get(repo: RepoRow, num: number): DiscussionRow {
-    const d = this.discussions.get(repo.id, num)
-    if (!d) throw errors.entryNotFound(undefined, `Discussion #${num} not found`)
-    return d
-  }
-
-  list(repo: RepoRow, filter: Omit<ListFilter, 'repo'>, limit: number, offset: number) {
-    return this.discussions.list({ repo: repo.id, ...filter }, limit, offset)
-  }
-
-  comment(repo: RepoRow, num: number, text: string, author: string) {
-    this.get(repo, num)
-    return this.discussions.addEvent(repo.id, num, 'comment', author, comment(text))
-  }
-
-  setStatus(repo: RepoRow, num: number, status: 'open' | 'closed', author: string, text: string | null) {
-    const d = this.get(repo, num)
-    if (d.status === 'merged') throw errors.badRequest('A merged pull request cannot change status')
-    if (text) this.comment(repo, num, text, author)
-    this.discussions.setStatus(repo.id, num, status)
-    return this.discussions.addEvent(repo.id, num, 'status-change', author, { status })
-  }
-
   async merge(repo: RepoRow, num: number, author: string, text: string | null): Promise<string> {
-    const d = this.get(repo, num)
+    const d = this.discussionService.get(repo, num)
     if (!d.is_pr) throw errors.badRequest(`#${num} is a discussion, not a pull request`)
     if (d.status !== 'open' && d.status !== 'draft') throw errors.badRequest(`Pull request #${num} is ${d.status}`)
     const git = this.content.git(repo)
@@ -129,7 +102,7 @@ export class PrService {
       }
       return next
     })
-    if (text) this.comment(repo, num, text, author)
+    if (text) this.discussionService.comment(repo, num, text, author)
     this.discussions.setStatus(repo.id, num, 'merged', merged)
     this.discussions.addEvent(repo.id, num, 'status-change', author, { status: 'merged' })
     if (targetRef === `refs/heads/${repo.default_branch}`) await this.indexer.refresh(repo)
@@ -184,41 +157,16 @@ export class PrService {
     return editor.write()
   }
 
-  /** The Hub's discussion object (py `get_discussion_details` reads these keys). */
-  details(repo: RepoRow, d: DiscussionRow) {
-    return {
-      ...this.summary(repo, d),
-      events: this.discussions.events(repo.id, d.num).map(eventJson),
-      ...(d.is_pr
-        ? { changes: { base: d.target_branch, ...(d.merge_commit ? { mergeCommitId: d.merge_commit } : {}) }, filesWithConflicts: [] }
-        : {}),
-    }
+  /**
+   * The PR's changes as `git diff base...pr` (from their merge base), as text; null when there is
+   * no git binary. LFS files show as pointer changes, as on the Hub.
+   */
+  async diff(repo: RepoRow, d: DiscussionRow, targetRef: string): Promise<string | null> {
+    if (!d.is_pr || !this.git) return null
+    const out = await this.git.run(
+      ['--git-dir', this.store.gitdir(repo.id), 'diff', '--no-color', '--no-ext-diff', '--no-textconv', `${targetRef}...refs/pr/${d.num}`, '--'],
+      { maxOutput: MAX_DIFF_BYTES },
+    )
+    return out.toString('utf8')
   }
-
-  summary(repo: RepoRow, d: DiscussionRow) {
-    return {
-      num: d.num,
-      title: d.title,
-      status: d.status,
-      createdAt: d.created_at,
-      isPullRequest: d.is_pr === 1,
-      author: { name: d.author },
-      repo: { name: `${repo.namespace}/${repo.name}`, type: repo.type },
-      pinned: false,
-      numComments: 0,
-    }
-  }
-}
-
-/** A discussion event as the Hub sends it (py `deserialize_event`). */
-export function eventJson(e: EventRow) {
-  return { id: e.id, type: e.type, createdAt: e.created_at, author: { name: e.author }, data: JSON.parse(e.data) as unknown }
-}
-
-function comment(text: string) {
-  return { edited: false, hidden: false, latest: { raw: text, html: escapeHtml(text), updatedAt: new Date().toISOString() }, numEdits: 0 }
-}
-
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 }

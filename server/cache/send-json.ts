@@ -1,7 +1,7 @@
 import zlib from 'node:zlib'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { acceptsGzip } from '../protocol/accept-encoding.js'
-import { JSON_TYPE, type CachedBody } from '../services/response-cache.js'
+import { JSON_TYPE, type CachedBody } from './response-cache.js'
 
 /** Below this, a JSON answer fits a few segments anyway; gzip would only add a header. */
 const MIN_GZIP = 4096

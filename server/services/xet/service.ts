@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto'
 import type { Readable } from 'node:stream'
-import type { ByteRange, KeyedObjects } from '../../storage/blobs/blob-store.js'
-import { SHA256_RE } from '../../storage/blobs/blob-store.js'
-import type { LfsRepo } from '../../storage/db/lfs-repo.js'
-import type { RepoRow } from '../../storage/db/repos-repo.js'
-import type { XetRepo } from '../../storage/db/xet-repo.js'
-import { bearer, type CasGrant, type CasScope, type CasTokens } from '../auth/cas-token.js'
-import type { UrlSigner } from '../auth/signed-url.js'
-import { errors } from '../errors.js'
-import type { BatchAnswerObject, BatchObject } from './lfs-service.js'
-import { XetReads } from './xet-reads.js'
-import { XetUploads } from './xet-uploads.js'
+import type { ByteRange, KeyedObjects } from '../../../storage/blobs/blob-store.js'
+import { SHA256_RE } from '../../../storage/blobs/blob-store.js'
+import type { LfsTable } from '../../../storage/db/lfs-table.js'
+import type { RepoRow } from '../../../storage/db/repos-table.js'
+import type { XetTable } from '../../../storage/db/xet-table.js'
+import { bearer, type CasGrant, type CasScope, type CasTokens } from '../../auth/cas-token.js'
+import type { UrlSigner } from '../../auth/signed-url.js'
+import { errors } from '../../errors.js'
+import type { BatchAnswerObject, BatchObject } from '../lfs-service.js'
+import { XetReads } from './reads.js'
+import { XetUploads } from './uploads.js'
 
 /** CAS tokens live an hour (docs/xet-protocol.md §1.1); clients refresh them from the token URL before `exp`. */
 const TOKEN_TTL = 3600
@@ -29,8 +29,8 @@ export class XetService {
   readonly reads: XetReads
 
   constructor(
-    private readonly index: XetRepo,
-    private readonly lfs: LfsRepo,
+    private readonly index: XetTable,
+    private readonly lfs: LfsTable,
     blobs: KeyedObjects,
     private readonly tokens: CasTokens,
     signer: UrlSigner,

@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto'
 import { finished, type Readable } from 'node:stream'
-import { BlobVerifyError, type KeyedObjects } from '../../storage/blobs/blob-store.js'
-import type { XetChunkRow, XetFileRegistration, XetRepo } from '../../storage/db/xet-repo.js'
-import { XetFormatError } from '../../storage/formats/xet/errors.js'
-import { fileHash, hashFromHex, hashToHex, initXetHash, isDedupEligibleHash, isXetHashHex, verificationHash } from '../../storage/formats/xet/hash.js'
-import { parseShard } from '../../storage/formats/xet/shard.js'
-import { startXorbCheck } from '../../storage/xet/xorb-verify-pool.js'
-import { MAX_XORB_BODY, type XorbLayout } from '../../storage/formats/xet/xorb.js'
-import { errors } from '../errors.js'
-import { shield } from './body-shield.js'
+import { BlobVerifyError, type KeyedObjects } from '../../../storage/blobs/blob-store.js'
+import type { XetChunkRow, XetFileRegistration, XetTable } from '../../../storage/db/xet-table.js'
+import { XetFormatError } from '../../../storage/formats/xet/errors.js'
+import { fileHash, hashFromHex, hashToHex, initXetHash, isDedupEligibleHash, isXetHashHex, verificationHash } from '../../../storage/formats/xet/hash.js'
+import { parseShard } from '../../../storage/formats/xet/shard.js'
+import { startXorbCheck } from '../../../storage/xet/xorb-verify-pool.js'
+import { MAX_XORB_BODY, type XorbLayout } from '../../../storage/formats/xet/xorb.js'
+import { errors } from '../../errors.js'
+import { shield } from '../body-shield.js'
 
 /** Largest shard body accepted (docs/xet-protocol.md §4.7: clients split bigger ones). */
 export const MAX_SHARD_BODY = 64 * 1024 * 1024
@@ -30,7 +30,7 @@ export class XetUploads {
   private readonly inFlight = new Map<string, Promise<unknown>>()
 
   constructor(
-    private readonly index: XetRepo,
+    private readonly index: XetTable,
     private readonly blobs: KeyedObjects,
   ) {}
 

@@ -41,7 +41,7 @@ export interface XetFileRegistration {
  * repo registered which file (with its claimed sha256), verified sha256 → file mappings, and the
  * global-dedup table. Hashes are Xet string forms.
  */
-export class XetRepo {
+export class XetTable {
   private readonly xorb_
   private readonly insertXorbRow
   private readonly touchXorb

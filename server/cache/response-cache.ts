@@ -2,7 +2,7 @@
 export interface CachedBody<M = unknown> {
   body: Buffer
   meta: M
-  /** The body gzipped, once some client asked for it (server/routes/send-json.ts); not counted. */
+  /** The body gzipped, once some client asked for it (send-json.ts); not counted. */
   gzip?: Buffer
   gzipping?: boolean
 }
@@ -51,22 +51,3 @@ export class ResponseCache<M = null> {
 }
 
 export const JSON_TYPE = 'application/json; charset=utf-8'
-
-const links = new Map<string, string>()
-
-/**
- * `Link: <…>; rel="next"` for a page: the request's URL with `param` set to `value`, below the
- * public URL. Memoised (bounded): building a URL object per request cost ~5% of a cached page.
- */
-export function nextLink(publicUrl: string, requestUrl: string, param: string, value: string): string {
-  const key = `${publicUrl}\0${requestUrl}\0${param}\0${value}`
-  let link = links.get(key)
-  if (link === undefined) {
-    const url = new URL(requestUrl, 'http://x')
-    url.searchParams.set(param, value)
-    link = `<${publicUrl}${url.pathname}${url.search}>; rel="next"`
-    if (links.size >= 4096) links.clear()
-    links.set(key, link)
-  }
-  return link
-}

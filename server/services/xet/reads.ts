@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto'
 import type { Readable } from 'node:stream'
-import type { ByteRange, KeyedObjects } from '../../storage/blobs/blob-store.js'
-import type { XetRepo } from '../../storage/db/xet-repo.js'
-import { hashFromHex, isXetHashHex } from '../../storage/formats/xet/hash.js'
-import { planRange } from '../../storage/formats/xet/plan.js'
-import { buildDedupShard } from '../../storage/formats/xet/shard.js'
-import { reconstructStream } from '../../storage/xet/reconstruct-stream.js'
-import type { CasGrant } from '../auth/cas-token.js'
-import type { UrlSigner } from '../auth/signed-url.js'
-import { errors } from '../errors.js'
-import { parseRange } from '../protocol/range.js'
+import type { ByteRange, KeyedObjects } from '../../../storage/blobs/blob-store.js'
+import type { XetTable } from '../../../storage/db/xet-table.js'
+import { hashFromHex, isXetHashHex } from '../../../storage/formats/xet/hash.js'
+import { planRange } from '../../../storage/formats/xet/plan.js'
+import { buildDedupShard } from '../../../storage/formats/xet/shard.js'
+import { reconstructStream } from '../../../storage/xet/reconstruct-stream.js'
+import type { CasGrant } from '../../auth/cas-token.js'
+import type { UrlSigner } from '../../auth/signed-url.js'
+import { errors } from '../../errors.js'
+import { parseRange } from '../../protocol/range.js'
 
 /** Lifetime of the presigned xorb-range URLs of a reconstruction answer (docs/xet-protocol.md §2.6). */
 const RANGE_URL_TTL = 3600
@@ -43,7 +43,7 @@ export interface ReconstructionV2 {
  */
 export class XetReads {
   constructor(
-    private readonly index: XetRepo,
+    private readonly index: XetTable,
     private readonly blobs: KeyedObjects,
     private readonly signer: UrlSigner,
     private readonly casUrl: () => string,
@@ -59,7 +59,7 @@ export class XetReads {
   }
 
   /** Plans the packed ranges that reconstruct bytes `[start, end]` of a stored file (docs/xet-protocol.md §6.2). */
-  private plan(file: NonNullable<ReturnType<XetRepo['file']>>, start: number, end: number) {
+  private plan(file: NonNullable<ReturnType<XetTable['file']>>, start: number, end: number) {
     const tables = new Map<string, { packedStart: number; packedEnd: number; unpackedLength: number }[]>()
     for (const t of file.terms) {
       if (!tables.has(t.xorb_hash)) {

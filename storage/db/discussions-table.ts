@@ -32,7 +32,7 @@ export interface EventRow {
 }
 
 /** Discussions and pull requests of a repo, numbered 1, 2, … per repo, with their events. */
-export class DiscussionsRepo {
+export class DiscussionsTable {
   private readonly nextNum
   private readonly insert
   private readonly get_

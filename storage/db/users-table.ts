@@ -47,7 +47,7 @@ export class NameTakenError extends Error {
  * Users, organizations, memberships and tokens. Tokens are looked up by hash only; the secret is
  * never stored. Several processes (servers, the CLI) share the file: nothing here caches.
  */
-export class UsersRepo {
+export class UsersTable {
   private readonly byName
   private readonly byId
   private readonly all

@@ -21,7 +21,7 @@ export interface MultipartUpload {
  * The LFS index: objects in the blob store, which repo may use which object, facts about git
  * blobs (real size, pointer target), and multipart uploads in progress.
  */
-export class LfsRepo {
+export class LfsTable {
   private readonly object_
   private readonly insertObject
   private readonly linkStmt

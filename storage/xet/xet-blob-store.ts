@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream'
-import { streamRange, type BlobRange } from '../../storage/blobs/blob-range.js'
+import { streamRange, type BlobRange } from '../blobs/blob-range.js'
 import {
   BlobNotFoundError,
   type BlobExpectation,
@@ -7,7 +7,7 @@ import {
   type ByteRange,
   type KeyedNamespace,
   type StreamVerifier,
-} from '../../storage/blobs/blob-store.js'
+} from '../blobs/blob-store.js'
 
 /** What the wrapper needs from the Xet side: LFS objects that exist only as Xet files. */
 export interface XetObjects {
