@@ -191,12 +191,12 @@ t.test('patterns that made the RegExp backtrack stay fast on long paths', async 
     const pattern = compilePattern(raw)!
     const { result, ms } = timed(() => pattern.match(p))
     t.equal(result, expected, `${raw.slice(0, 40)} against ${p.length} bytes`)
-    t.ok(ms < 20, `${raw.slice(0, 40)} against ${p.length} bytes took ${ms.toFixed(2)} ms`)
+    t.ok(ms < 100, `${raw.slice(0, 40)} against ${p.length} bytes took ${ms.toFixed(2)} ms`)
   }
   // The worst a pattern within the default limit (4096 bytes) can do against a 1000-byte path:
   // bounded by pattern × path (~20 ms here), where the RegExp needed more than the age of the universe.
   const worst = compilePattern(`${'*a'.repeat(2000)}b`)!
   const { result, ms } = timed(() => worst.match(long))
   t.equal(result, false)
-  t.ok(ms < 250, `4001-byte pattern against 1000 bytes took ${ms.toFixed(2)} ms`)
+  t.ok(ms < 1000, `4001-byte pattern against 1000 bytes took ${ms.toFixed(2)} ms`)
 })
