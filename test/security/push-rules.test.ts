@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { gitClient, scratchDir, tokenUrl, type GitClient } from '../helpers/git.js'
 import { authed, createRepo, startServer, type TestServer } from '../helpers/server.js'
 
@@ -25,7 +25,7 @@ async function refs(server: TestServer, repo: string): Promise<Refs> {
 }
 
 /** A clone of a new repo, and a way to commit files by path without a working tree (any name git takes). */
-async function setup(t: Parameters<Parameters<typeof t.test>[1]>[0], name: string) {
+async function setup(t: Test, name: string) {
   const server = await startServer(t)
   const client = await gitClient(t)
   await createRepo(server, name)
