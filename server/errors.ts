@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { PatternLimitError } from '../storage/formats/pattern-limits.js'
+import { TreeEditError } from '../storage/git/tree-edit.js'
 
 /** The `X-Error-Code` values hub-py maps to exception classes. */
 export type HubErrorCode = 'RepoNotFound' | 'RevisionNotFound' | 'EntryNotFound' | 'GatedRepo'
@@ -96,6 +97,8 @@ function toHubError(err: FastifyError | Error): HubError | null {
   // A .gitattributes / .gitignore over the configured limits, or too costly to match against this
   // request's paths (PatternBudgetError is one), from preupload or commit.
   if (err instanceof PatternLimitError) return errors.unprocessable(err.message)
+  // A path that cannot be written (repo creation with files, a pull-request merge).
+  if (err instanceof TreeEditError) return err.kind === 'missing' ? errors.entryNotFound(undefined, err.message) : errors.unprocessable(err.message)
   const fe = err as FastifyError
   if (fe.validation) return errors.badRequest(`Invalid request: ${fe.message}`)
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return errors.tooLarge('Request body is too large')

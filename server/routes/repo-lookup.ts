@@ -3,13 +3,16 @@ import type { RepoRow } from '../../storage/db/repos-table.js'
 import type { RepoAction } from '../auth/access.js'
 import { challenged } from '../auth/challenge.js'
 import type { Context } from '../context.js'
+import { errors, RepoMovedError } from '../errors.js'
 import type { RepoId } from '../protocol/repo-id.js'
+import { readsUrl } from './repo-params.js'
 
 /** What a route that acts on one repo declares in its `config.repo`. */
 export interface RepoRoute {
   /**
    * Which repo: `apiRepoId`, `fileRepoId(type)` or `gitRepoId(type)` (server/routes/repo-params.ts)
    * for the URL's, or a function reading the body. It may throw the answer to a malformed id.
+   * Only the URL's functions redirect the old id of a moved repo; for any other it is a missing repo.
    */
   id: (request: FastifyRequest) => RepoId
   /**
@@ -68,14 +71,17 @@ export function registerRepoLookup(app: FastifyInstance, ctx: Context): void {
 function lookup(ctx: Context, request: FastifyRequest, spec: RepoRoute): RepoRow | Promise<RepoRow> {
   const action = typeof spec.action === 'string' ? spec.action : spec.action(request)
   const { type, namespace, name } = spec.id(request)
-  if (!spec.challenge) return ctx.repos.get(type, namespace, name, request.actor, action)
-  const challenge = (err: unknown) => {
-    throw challenged(request.actor, err)
+  const redirects = readsUrl(spec.id)
+  if (!spec.challenge && redirects) return ctx.repos.get(type, namespace, name, request.actor, action)
+  const refuse = (err: unknown) => {
+    // An old id in a body names no repo: a redirect would repeat the same request to the same URL.
+    if (!redirects && err instanceof RepoMovedError) err = errors.repoNotFound()
+    throw spec.challenge ? challenged(request.actor, err) : err
   }
   try {
     const found = ctx.repos.get(type, namespace, name, request.actor, action)
-    return found instanceof Promise ? found.catch(challenge) : found
+    return found instanceof Promise ? found.catch(refuse) : found
   } catch (err) {
-    return challenge(err)
+    return refuse(err)
   }
 }

@@ -27,28 +27,46 @@ export const FILE_PREFIXES: readonly { prefix: string; type: RepoType }[] = [
   { prefix: '/spaces', type: 'space' },
 ]
 
+type RepoIdOf = (request: FastifyRequest) => RepoId
+
+const urlIds = new WeakSet<RepoIdOf>()
+
+function fromUrl(id: RepoIdOf): RepoIdOf {
+  urlIds.add(id)
+  return id
+}
+
+/**
+ * Whether `id` is one of the functions below, which read the repo id from the URL. Only such a
+ * request may be redirected to a moved repo's new id: the same request with an id from the body
+ * would be sent back to its own URL, again and again (issue 13, item 7).
+ */
+export function readsUrl(id: RepoIdOf): boolean {
+  return urlIds.has(id)
+}
+
 /** The repo of `/api/{types}/{ns}/{name}/…`; an unknown type is a missing repo, whoever asks. */
-export function apiRepoId(request: FastifyRequest): RepoId {
+export const apiRepoId = fromUrl((request) => {
   const params = request.params as ApiRepoParams
   const type = typeFromSegment(params.types)
   if (!type) throw errors.repoNotFound()
   return { type, namespace: params.ns, name: params.name }
-}
+})
 
 /** The repo of a file URL (`/{prefix}{ns}/{name}/…`) whose prefix names `type`. */
-export function fileRepoId(type: RepoType): (request: FastifyRequest) => RepoId {
-  return (request) => {
+export function fileRepoId(type: RepoType): RepoIdOf {
+  return fromUrl((request) => {
     const params = request.params as FileRepoParams
     return { type, namespace: params.ns, name: params.name }
-  }
+  })
 }
 
 /** The repo of a git or git-lfs URL, whose name carries git's `.git` suffix or not. */
-export function gitRepoId(type: RepoType): (request: FastifyRequest) => RepoId {
-  return (request) => {
+export function gitRepoId(type: RepoType): RepoIdOf {
+  return fromUrl((request) => {
     const params = request.params as FileRepoParams
     return { type, namespace: params.ns, name: stripGit(params.name) }
-  }
+  })
 }
 
 /** The repo name in git and LFS URLs carries git's `.git` suffix; accept it with or without. */

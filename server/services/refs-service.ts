@@ -1,8 +1,9 @@
 import type { RepoRow } from '../../storage/db/repos-table.js'
-import { validRefName, type GitRepo } from '../../storage/git/git-repo.js'
+import type { GitRepo } from '../../storage/git/git-repo.js'
 import { RefConflictError } from '../../storage/git/ref-cas.js'
 import type { RepoStore } from '../../storage/git/repo-store.js'
-import { errors } from '../errors.js'
+import { errors, HubError } from '../errors.js'
+import { refChangeProblem, type RefChange } from '../protocol/ref-rules.js'
 import type { ContentService } from './content-service.js'
 import { authorOf } from '../protocol/identity.js'
 import type { RepoIndexer } from './repo-indexer.js'
@@ -11,18 +12,6 @@ export interface RefEntry {
   name: string
   ref: string
   targetCommit: string
-}
-
-/** Why a short branch or tag name is unacceptable (git check-ref-format plus the Hub's own rules). */
-export function refNameProblem(name: string): string | null {
-  if (name === '') return 'the name is empty'
-  if (Buffer.byteLength(name) > 255) return 'the name is longer than 255 bytes'
-  if (name.startsWith('refs/') || name === 'HEAD') return `"${name}" is reserved`
-  if (/^[0-9a-f]{40}$/.test(name)) return 'a name may not look like a commit id'
-  if (!validRefName(`refs/heads/${name}`)) {
-    return 'names may not contain "..", "~", "^", ":", "?", "*", "[", "\\", spaces or control characters, start or end with "/" or ".", or end with ".lock"'
-  }
-  return null
 }
 
 /**
@@ -68,10 +57,10 @@ export class RefsService {
     name: string,
     opts: { startingPoint: string | null; overwrite: boolean; emptyBranch: boolean; user: string },
   ): Promise<void> {
-    const problem = refNameProblem(name)
-    if (problem) throw errors.badRequest(`Invalid reference for a branch: ${problem}`)
-    const git = this.content.git(repo)
     const ref = `refs/heads/${name}`
+    // The name first, before anything is written; `next` stands for the target not yet resolved.
+    this.keepRules(repo, { ref, old: null, next: opts.startingPoint ?? repo.default_branch })
+    const git = this.content.git(repo)
     let target: string
     if (opts.emptyBranch) {
       target = await git.writeCommit({
@@ -92,26 +81,23 @@ export class RefsService {
   }
 
   async deleteBranch(repo: RepoRow, name: string): Promise<void> {
-    if (name === repo.default_branch || name === `refs/heads/${repo.default_branch}`) {
-      throw errors.forbidden(`Cannot delete refs/heads/${repo.default_branch}`)
-    }
     const ref = name.startsWith('refs/heads/') ? name : `refs/heads/${name}`
+    this.keepRules(repo, { ref, old: null, next: null })
     await this.deleteRef(repo, ref, name)
   }
 
   async createTag(repo: RepoRow, rev: string, tag: string, message: string | null, user: string): Promise<void> {
-    const problem = refNameProblem(tag)
-    if (problem) throw errors.badRequest(`Invalid tag name: ${problem}`)
+    const ref = `refs/tags/${tag}`
+    this.keepRules(repo, { ref, old: null, next: rev })
     const git = this.content.git(repo)
     const { commit } = await this.content.resolve(repo, rev)
-    const ref = `refs/tags/${tag}`
     // Annotated when there is a message, like `git tag -a`.
     const target = message
       ? await git.writeTag({ object: commit, name: tag, message, tagger: authorOf(user, this.publicUrl()) })
       : commit
     await this.store.exclusive(repo.id, async () => {
-      // Tags are immutable: an existing one is never moved.
-      if (await git.readRef(ref)) throw errors.conflict(`Tag ${tag} already exists`)
+      // Tags are immutable: an existing one is never moved (the rule a push keeps too).
+      this.keepRules(repo, { ref, old: await git.readRef(ref), next: target })
       await this.cas(git, ref, null, target)
     })
   }
@@ -148,6 +134,12 @@ export class RefsService {
         throw err
       }
     })
+  }
+
+  /** The rules git pushes keep too (protocol/ref-rules.ts), as the API's error. */
+  private keepRules(repo: RepoRow, change: RefChange): void {
+    const broken = refChangeProblem(change, repo.default_branch)
+    if (broken) throw new HubError(broken.status, broken.message)
   }
 
   private async cas(git: GitRepo, ref: string, expected: string | null, next: string): Promise<void> {

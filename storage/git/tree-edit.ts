@@ -1,3 +1,4 @@
+import { entryNameProblem, NfcNames, nfcTwinProblem } from './entry-names.js'
 import type { GitRepo, TreeEntry } from './git-repo.js'
 
 export type TreeOp =
@@ -9,7 +10,8 @@ export class TreeEditError extends Error {
   override name = 'TreeEditError'
   constructor(
     message: string,
-    readonly kind: 'missing' | 'conflict',
+    /** `name`: a new name no checkout could hold (entry-names.ts). */
+    readonly kind: 'missing' | 'conflict' | 'name',
     readonly path: string,
   ) {
     super(message)
@@ -20,11 +22,15 @@ interface Dir {
   entries: Map<string, TreeEntry>
   /** Subfolders loaded (and possibly changed) during this edit. */
   loaded: Map<string, Dir>
+  /** The names by NFC form, built on the first new name. */
+  nfc?: NfcNames
 }
 
 /**
  * Applies file puts and deletions, in order, to a tree and writes the changed trees bottom-up.
  * Only the folders on changed paths are read; everything else is shared with the base tree.
+ * A new file or folder name must be one every checkout can hold (entry-names.ts): it is compared
+ * with its siblings only, in the folder already read for the edit.
  */
 export class TreeEditor {
   private root: Dir | null = null
@@ -48,7 +54,8 @@ export class TreeEditor {
   /** The folder holding `segments`' last element; creates folders when `create`. Null if absent. */
   private async parentOf(segments: string[], create: boolean, fullPath: string): Promise<Dir | null> {
     let dir = await this.rootDir()
-    for (const name of segments.slice(0, -1)) {
+    for (let i = 0; i < segments.length - 1; i++) {
+      const name = segments[i]!
       let child = dir.loaded.get(name)
       if (!child) {
         const entry = dir.entries.get(name)
@@ -57,6 +64,7 @@ export class TreeEditor {
           throw new TreeEditError(`Cannot write ${fullPath}: ${name} is a file`, 'conflict', fullPath)
         }
         if (!entry && !create) return null
+        if (!entry) this.checkNewName(dir, name, segments.slice(0, i + 1).join('/'))
         child = await this.load(entry?.oid ?? null)
         dir.loaded.set(name, child)
         if (!entry) dir.entries.set(name, { mode: '040000', path: name, oid: '', type: 'tree' })
@@ -66,14 +74,26 @@ export class TreeEditor {
     return dir
   }
 
+  /** Refuses a name no checkout could hold next to its siblings in `dir`. */
+  private checkNewName(dir: Dir, name: string, path: string): void {
+    const problem = entryNameProblem(path, name)
+    if (problem) throw new TreeEditError(problem, 'name', path)
+    dir.nfc ??= new NfcNames(dir.entries.keys())
+    const twin = dir.nfc.twinOf(name, (n) => dir.entries.has(n))
+    if (twin !== null) throw new TreeEditError(nfcTwinProblem(path, path.slice(0, path.length - name.length) + twin), 'name', path)
+    dir.nfc.add(name)
+  }
+
   async apply(op: TreeOp): Promise<void> {
     const segments = op.path.split('/')
     const name = segments[segments.length - 1]!
     if (op.kind === 'put') {
       const dir = (await this.parentOf(segments, true, op.path))!
-      if (dir.entries.get(name)?.type === 'tree') {
+      const existing = dir.entries.get(name)
+      if (existing?.type === 'tree') {
         throw new TreeEditError(`Cannot write ${op.path}: it is a folder`, 'conflict', op.path)
       }
+      if (!existing) this.checkNewName(dir, name, op.path)
       dir.entries.set(name, { mode: op.mode ?? '100644', path: name, oid: op.oid, type: 'blob' })
       return
     }
