@@ -36,7 +36,7 @@ const header = (extra: Record<string, unknown> = {}) => ({ key: 'header', value:
 const badLfs = { key: 'lfsFile', value: { path: 'weights.bin', algo: 'sha256', oid: 'f'.repeat(64), size: 1234 } }
 
 t.test('refused commits leave nothing on disk', async (t) => {
-  const server = await startServer(t)
+  const server = await startServer(t, { HUBD_MAX_COMMIT_BODY: String(4 * MiB) })
   const repo = await createRepo(server, 'victim')
   const reposDir = path.join(server.dataDir, 'repos')
   await createUser(server.url, 'mallory')
@@ -85,6 +85,11 @@ t.test('refused commits leave nothing on disk', async (t) => {
       name: 'a malformed line after the contents',
       status: 400,
       send: () => commitLines(server, `models/${repo}`, 'main', [header(), ...bulkyFiles('h'), '{"key": "file", "value": 1}']),
+    },
+    {
+      name: 'a body over HUBD_MAX_COMMIT_BODY (413)',
+      status: 413,
+      send: () => commitLines(server, `models/${repo}`, 'main', [header(), ...bulkyFiles('k'), ...bulkyFiles('l')]),
     },
     { name: 'a commit by a read-only token', status: 403, send: () => commitLines(server, `models/${repo}`, 'main', [header(), ...bulkyFiles('i')], reader) },
     { name: 'a commit by a non-member to the branch', status: 403, send: () => commitLines(server, `models/${repo}`, 'main', [header(), ...bulkyFiles('j')], mallory) },
