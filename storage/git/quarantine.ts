@@ -3,6 +3,7 @@ import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
+import { processAlive } from '../process-alive.js'
 import { atomicFs } from './atomic-fs.js'
 
 /** Our quarantine folders: `objects/hubd-incoming-<host>-<pid>-<random>`. */
@@ -136,16 +137,5 @@ async function lastWrite(dir: string): Promise<number> {
     return newest
   } catch {
     return Infinity
-  }
-}
-
-function processAlive(pid: number): boolean {
-  // Our own pid on a quarantine found at start-up is a previous incarnation (pid 1 in a container).
-  if (pid === process.pid) return false
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
