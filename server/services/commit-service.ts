@@ -68,7 +68,7 @@ export class CommitService {
     // Contents are written as the body streams in, before anything is checked: quarantined, so a
     // refused or failed commit leaves nothing in the repository (they are published just before
     // the ref moves).
-    const { repo: git, quarantine } = await this.store.open(repo.id).quarantined()
+    const { repo: git, quarantine } = this.store.open(repo.id).quarantined()
     try {
       return await this.commitQuarantined(repo, user, ref, lines, opts, git, quarantine)
     } finally {

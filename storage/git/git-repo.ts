@@ -75,8 +75,8 @@ export class GitRepo {
    * in: a write that is then refused or fails discards them instead of leaving them here for good.
    * Refs are shared; move them only after `publish`.
    */
-  async quarantined(): Promise<{ repo: GitRepo; quarantine: Quarantine }> {
-    const quarantine = await Quarantine.create(this.gitdir)
+  quarantined(): { repo: GitRepo; quarantine: Quarantine } {
+    const quarantine = Quarantine.create(this.gitdir)
     const repo = new GitRepo(this.gitdir, this.onRefsMoved, quarantine.fs)
     // The pack cache is shared: packs look the same through either fs.
     repo.cache = this.cache

@@ -29,58 +29,62 @@ export const STALE_QUARANTINE_MS = 60 * 60 * 1000
 export class Quarantine {
   /** The fs client for isomorphic-git: loose-object writes go to the quarantine, reads fall back. */
   readonly fs: typeof atomicFs
+  /** Objects written here and not yet published (`ab/cdef…`), so reads know where to look without a probe. */
+  private readonly staged = new Set<string>()
+  private readonly fanouts = new Set<string>()
 
   private constructor(
     private readonly objects: string,
     readonly dir: string,
   ) {
-    const staged = (file: string): string | null => {
+    /** The `ab/cdef…` name of a loose-object path of the repository, else null. */
+    const loose = (file: string): string | null => {
       const rel = path.relative(objects, file).split(path.sep).join('/')
-      return LOOSE.test(rel) ? path.join(dir, rel) : null
+      return LOOSE.test(rel) ? rel : null
     }
-    // A loose object missing from the quarantine may be in the repository (isomorphic-git asks
-    // `stat` before writing one, and does not write it again when found).
-    const either =
-      <A extends unknown[], R>(op: (file: string, ...rest: A) => Promise<R>) =>
-      async (file: string, ...rest: A): Promise<R> => {
-        const q = staged(file)
-        if (!q) return op(file, ...rest)
-        try {
-          return await op(q, ...rest)
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-          return op(file, ...rest)
-        }
-      }
+    const here = (file: string): string => {
+      const rel = loose(file)
+      return rel !== null && this.staged.has(rel) ? path.join(dir, rel) : file
+    }
     this.fs = {
       promises: {
         ...atomicFs.promises,
-        readFile: either(fsp.readFile) as typeof fsp.readFile,
-        stat: either(fsp.stat) as typeof fsp.stat,
-        lstat: either(fsp.lstat) as typeof fsp.lstat,
-        writeFile: (file: string, data: Uint8Array | string, options?: fs.WriteFileOptions) =>
-          atomicFs.promises.writeFile(staged(file) ?? file, data, options),
+        // isomorphic-git asks `stat` before writing an object, and does not write one it finds.
+        // Async, so a bad argument rejects: isomorphic-git calls readFile() bare to tell promise
+        // clients from callback ones, and would take a synchronous throw for the latter.
+        readFile: (async (file: string, options?: never) => fsp.readFile(here(file), options)) as typeof fsp.readFile,
+        stat: (async (file: string, options?: never) => fsp.stat(here(file), options)) as typeof fsp.stat,
+        lstat: (async (file: string, options?: never) => fsp.lstat(here(file), options)) as typeof fsp.lstat,
+        writeFile: async (file: string, data: Uint8Array | string, options?: fs.WriteFileOptions) => {
+          const rel = loose(file)
+          if (rel === null) return atomicFs.promises.writeFile(file, data, options)
+          const fanout = rel.slice(0, 2)
+          if (!this.fanouts.has(fanout)) {
+            await fsp.mkdir(path.join(dir, fanout), { recursive: true })
+            this.fanouts.add(fanout)
+          }
+          // In place, without atomicFs's temp name: a write cut short fails the commit, and with it
+          // the whole quarantine is discarded, so no truncated object can ever be published.
+          await fsp.writeFile(path.join(dir, rel), data, options)
+          this.staged.add(rel)
+        },
       },
     }
   }
 
-  /** A new, empty quarantine in the repository at `gitdir`. */
-  static async create(gitdir: string): Promise<Quarantine> {
+  /** A new, empty quarantine in the repository at `gitdir` (its folder is made by the first write). */
+  static create(gitdir: string): Quarantine {
     const objects = path.join(gitdir, 'objects')
     const dir = path.join(objects, `hubd-incoming-${os.hostname()}-${process.pid}-${randomBytes(6).toString('hex')}`)
-    await fsp.mkdir(dir)
     return new Quarantine(objects, dir)
   }
 
   /** Moves the objects written so far into the repository. May be called again after more writes. */
   async publish(): Promise<void> {
-    for (const fan of await fsp.readdir(this.dir)) {
-      if (!/^[0-9a-f]{2}$/.test(fan)) continue
-      for (const name of await fsp.readdir(path.join(this.dir, fan))) {
-        if (!/^[0-9a-f]{38}$/.test(name)) continue
-        await renameInto(path.join(this.dir, fan, name), path.join(this.objects, fan, name))
-      }
-    }
+    // In any order, all at once: nothing names them until the ref moves, after this returns.
+    const moving = [...this.staged]
+    await Promise.all(moving.map((rel) => renameInto(path.join(this.dir, rel), path.join(this.objects, rel))))
+    for (const rel of moving) this.staged.delete(rel)
   }
 
   /**
@@ -88,7 +92,15 @@ export class Quarantine {
    * already succeeded or failed, and the start-up sweep removes what a failure here leaves.
    */
   async discard(): Promise<void> {
-    await fsp.rm(this.dir, { recursive: true, force: true }).catch(() => {})
+    if (this.fanouts.size === 0) return
+    try {
+      // Usually all published: a few empty folders, cheaper to remove one by one than with rm -r.
+      await Promise.all([...this.fanouts].map((fanout) => fsp.rmdir(path.join(this.dir, fanout))))
+      await fsp.rmdir(this.dir)
+    } catch {
+      await fsp.rm(this.dir, { recursive: true, force: true }).catch(() => {})
+    }
+    this.fanouts.clear()
   }
 }
 

@@ -20,7 +20,7 @@ const leftovers = (gitdir: string) => fs.readdirSync(path.join(gitdir, 'objects'
 t.test('objects written through a quarantine reach the repository only when published', async (t) => {
   const gitdir = path.join(t.testdir(), 'r.git')
   const main = await GitRepo.init(gitdir, 'main')
-  const { repo, quarantine } = await main.quarantined()
+  const { repo, quarantine } = main.quarantined()
   const oid = await repo.writeBlob(Buffer.from('quarantined content'))
   t.notOk(fs.existsSync(looseFile(gitdir, oid)), 'not in the repository before publish')
   t.equal((await repo.readBlob(oid)).toString(), 'quarantined content', 'the quarantined view reads it')
@@ -35,7 +35,7 @@ t.test('objects written through a quarantine reach the repository only when publ
   t.same(leftovers(gitdir), [], 'the quarantine folder is gone')
 
   // An object already in the repository is read from there and not written again.
-  const second = await main.quarantined()
+  const second = main.quarantined()
   t.equal(await second.repo.writeBlob(Buffer.from('quarantined content')), oid)
   t.equal((await second.repo.readTree(tree)).length, 1, 'reads fall back to the repository')
   const discarded = await second.repo.writeBlob(Buffer.from('refused'))
