@@ -70,6 +70,8 @@ export const errors = {
   rateLimited: (message: string, headers: Record<string, string>) => new HubError(429, message, undefined, undefined, headers),
   notImplemented: (message: string) => new HubError(501, message),
   unavailable: (message: string) => new HubError(503, message),
+  /** 507, not 500: clients retry a 5xx like 500, and a full disk does not clear by retrying. */
+  outOfSpace: () => new HubError(507, 'The server is out of disk space; the write was not stored. Reads still work; ask its administrator to free space'),
   /**
    * `err` as a 401 that asks for credentials: git and git-lfs send a token only after a 401
    * carrying `WWW-Authenticate` (git-lfs also reads `LFS-Authenticate`).
@@ -100,6 +102,8 @@ function toHubError(err: FastifyError | Error): HubError | null {
   // A path that cannot be written (repo creation with files, a pull-request merge).
   if (err instanceof TreeEditError) return err.kind === 'missing' ? errors.entryNotFound(undefined, err.message) : errors.unprocessable(err.message)
   const fe = err as FastifyError
+  // A full disk (or quota) under any write: a file system error, or SQLite's own.
+  if (fe.code === 'ENOSPC' || fe.code === 'EDQUOT' || fe.code === 'SQLITE_FULL') return errors.outOfSpace()
   if (fe.validation) return errors.badRequest(`Invalid request: ${fe.message}`)
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return errors.tooLarge('Request body is too large')
   if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new HubError(415, fe.message)
@@ -120,6 +124,10 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: Hub
   reply.header('X-Error-Message', message)
   if (err.code) reply.header('X-Error-Code', err.code)
   for (const [k, v] of Object.entries(err.headers ?? {})) reply.header(k, v)
+  // A refusal in the middle of a streamed body (out of space, too large, a bad line) leaves the
+  // rest unread: the connection cannot carry another request, and a client told nothing would
+  // send its next one down it and see the socket close under it.
+  if (!request.raw.complete) reply.header('Connection', 'close')
   if (request.method === 'HEAD') return reply.send()
   if (request.routeOptions.config?.gitErrors) return reply.type('text/plain; charset=utf-8').send(`${err.message}\n`)
   const body: Record<string, unknown> = { error: err.message, ...err.body }

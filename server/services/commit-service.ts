@@ -6,6 +6,7 @@ import { LfsAttributes, lfsRuleFor } from '../../storage/formats/gitattributes.j
 import type { PatternLimits } from '../../storage/formats/pattern-limits.js'
 import { formatPointer } from '../../storage/formats/lfs-pointer.js'
 import type { GitRepo } from '../../storage/git/git-repo.js'
+import type { Quarantine } from '../../storage/git/quarantine.js'
 import { RefConflictError } from '../../storage/git/ref-cas.js'
 import type { RepoStore } from '../../storage/git/repo-store.js'
 import { TreeEditError, TreeEditor, type TreeOp } from '../../storage/git/tree-edit.js'
@@ -63,8 +64,27 @@ export class CommitService {
     lines: AsyncIterable<string>,
     opts: { readsAll: boolean; createPr: boolean },
   ): Promise<{ commitOid: string; pullRequest: number | null }> {
-    const git = this.store.open(repo.id)
     if (opts.createPr && !ref.startsWith('refs/heads/')) throw errors.revisionNotFound(ref)
+    // Contents are written as the body streams in, before anything is checked: quarantined, so a
+    // refused or failed commit leaves nothing in the repository (they are published just before
+    // the ref moves).
+    const { repo: git, quarantine } = this.store.open(repo.id).quarantined()
+    try {
+      return await this.commitQuarantined(repo, user, ref, lines, opts, git, quarantine)
+    } finally {
+      await quarantine.discard()
+    }
+  }
+
+  private async commitQuarantined(
+    repo: RepoRow,
+    user: UserRow,
+    ref: string,
+    lines: AsyncIterable<string>,
+    opts: { readsAll: boolean; createPr: boolean },
+    git: GitRepo,
+    quarantine: Quarantine,
+  ): Promise<{ commitOid: string; pullRequest: number | null }> {
     const { header, ops, blobs, lfsOids } = await this.prepare(git, repo, lines, opts.readsAll)
     this.lfs.recordBlobs(blobs)
     const message = header.description ? `${header.summary}\n\n${header.description}` : header.summary
@@ -82,6 +102,7 @@ export class CommitService {
       if (!parent) throw errors.revisionNotFound(header.parentCommit!)
       const tree = await this.buildTree(git, repo, (await git.readCommit(parent)).tree, ops)
       const oid = await git.writeCommit({ tree, parents: [parent], message, author })
+      await quarantine.publish()
       linkObjects()
       const num = await this.pullRequests.open(repo, ref.slice('refs/heads/'.length), oid, header.summary, header.description, user.name)
       return { commitOid: oid, pullRequest: num }
@@ -95,6 +116,7 @@ export class CommitService {
         const { tree: baseTree } = await git.readCommit(head)
         const tree = await this.buildTree(git, repo, baseTree, ops)
         const oid = await git.writeCommit({ tree, parents: [head], message, author })
+        await quarantine.publish()
         try {
           await git.setRef(ref, head, oid)
         } catch (err) {

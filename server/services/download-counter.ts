@@ -43,7 +43,14 @@ export class DownloadCounter {
     if (this.pending.size === 0) return
     const batch = this.pending
     this.pending = new Map()
-    this.repos.addDownloads(batch)
+    try {
+      this.repos.addDownloads(batch)
+    } catch (err) {
+      // A full disk must not take downloads down with it (this runs on a timer, where a throw
+      // ends the process): keep the counts for a later flush, once there is room again.
+      if ((err as { code?: string }).code !== 'SQLITE_FULL') throw err
+      for (const [id, n] of batch) this.pending.set(id, (this.pending.get(id) ?? 0) + n)
+    }
   }
 
   close(): void {

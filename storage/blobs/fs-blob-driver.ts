@@ -3,6 +3,7 @@ import fsp from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
+import { processAlive } from '../process-alive.js'
 import type { BlobDriver, BlobWriter, WriterOptions } from './blob-driver.js'
 import type { BlobRange } from './blob-range.js'
 import { BlobNotFoundError, type ByteRange } from './blob-store.js'
@@ -263,15 +264,4 @@ function writevFully(fd: number, bufs: readonly Buffer[], position: number | nul
 function isAbsent(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException).code
   return code === 'ENOENT' || code === 'ENOTDIR'
-}
-
-function processAlive(pid: number): boolean {
-  // Our own pid on another folder is a previous incarnation (pid 1 in a container, say).
-  if (pid === process.pid) return false
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }

@@ -1,5 +1,6 @@
 import git from 'isomorphic-git'
 import { atomicFs } from './atomic-fs.js'
+import { Quarantine } from './quarantine.js'
 import { RefSnapshot, RefValues } from './ref-snapshot.js'
 import { casDeleteRef, casRef } from './ref-cas.js'
 
@@ -55,14 +56,31 @@ export class GitRepo {
   private readonly refValues = new RefValues()
   private shared: { refs: RefSnapshot; stamp: number; at: number } | null = null
 
-  /** `onRefsMoved` runs after every ref change made through `setRef`/`deleteRef`. */
+  /**
+   * `onRefsMoved` runs after every ref change made through `setRef`/`deleteRef`; `fs` is where
+   * objects are read and written (a Quarantine's, see `quarantined`).
+   */
   constructor(
     readonly gitdir: string,
     private readonly onRefsMoved: () => void = () => {},
+    private readonly fs: typeof atomicFs = atomicFs,
   ) {}
 
   private get base() {
-    return { fs: atomicFs, gitdir: this.gitdir, cache: this.cache }
+    return { fs: this.fs, gitdir: this.gitdir, cache: this.cache }
+  }
+
+  /**
+   * A view of this repository whose new objects stay in a quarantine until `publish` moves them
+   * in: a write that is then refused or fails discards them instead of leaving them here for good.
+   * Refs are shared; move them only after `publish`.
+   */
+  quarantined(): { repo: GitRepo; quarantine: Quarantine } {
+    const quarantine = Quarantine.create(this.gitdir)
+    const repo = new GitRepo(this.gitdir, this.onRefsMoved, quarantine.fs)
+    // The pack cache is shared: packs look the same through either fs.
+    repo.cache = this.cache
+    return { repo, quarantine }
   }
 
   /**
@@ -231,7 +249,7 @@ export class GitRepo {
    * In-flight `.lock` files are not refs.
    */
   async listRefs(prefix: string): Promise<{ name: string; ref: string; oid: string }[]> {
-    const names = await git.listRefs({ fs: atomicFs, gitdir: this.gitdir, filepath: prefix })
+    const names = await git.listRefs({ fs: this.fs, gitdir: this.gitdir, filepath: prefix })
     const out: { name: string; ref: string; oid: string }[] = []
     for (const name of names) {
       if (name.endsWith('.lock')) continue
@@ -245,7 +263,7 @@ export class GitRepo {
   writeTag(t: { object: string; name: string; message: string; tagger: Identity; when?: Date }): Promise<string> {
     const when = t.when ?? new Date()
     return git.writeTag({
-      fs: atomicFs,
+      fs: this.fs,
       gitdir: this.gitdir,
       tag: {
         object: t.object,
@@ -258,18 +276,18 @@ export class GitRepo {
   }
 
   writeBlob(content: Uint8Array): Promise<string> {
-    return git.writeBlob({ fs: atomicFs, gitdir: this.gitdir, blob: content })
+    return git.writeBlob({ fs: this.fs, gitdir: this.gitdir, blob: content })
   }
 
   writeTree(entries: TreeEntry[]): Promise<string> {
-    return git.writeTree({ fs: atomicFs, gitdir: this.gitdir, tree: entries })
+    return git.writeTree({ fs: this.fs, gitdir: this.gitdir, tree: entries })
   }
 
   writeCommit(c: { tree: string; parents: string[]; message: string; author: Identity; when?: Date }): Promise<string> {
     const when = c.when ?? new Date()
     const person = { ...c.author, timestamp: Math.floor(when.getTime() / 1000), timezoneOffset: 0 }
     return git.writeCommit({
-      fs: atomicFs,
+      fs: this.fs,
       gitdir: this.gitdir,
       commit: { tree: c.tree, parent: c.parents, message: c.message, author: person, committer: person },
     })

@@ -3,6 +3,7 @@ import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { GitRepo } from './git-repo.js'
 import { KeyedMutex } from './mutex.js'
+import { sweepQuarantines } from './quarantine.js'
 import { sweepRefLocks } from './ref-cas.js'
 
 /**
@@ -106,7 +107,7 @@ export class RepoStore {
     await fsp.rm(trash, { recursive: true, force: true })
   }
 
-  /** Leftovers of crashed creations and deletions. Creations are only cleared once clearly dead. */
+  /** Leftovers of crashed writes, creations and deletions. Each is only cleared once clearly dead. */
   async sweep(): Promise<void> {
     await fsp.rm(path.join(this.root, '.trash'), { recursive: true, force: true })
     await fsp.mkdir(path.join(this.root, '.trash'), { recursive: true })
@@ -115,12 +116,15 @@ export class RepoStore {
       const st = await fsp.stat(path.join(creating, name)).catch(() => null)
       if (st && Date.now() - st.mtimeMs > 60_000) await fsp.rm(path.join(creating, name), { recursive: true, force: true })
     }
-    // Ref locks of a writer killed mid-update would block that ref; live ones are left alone.
+    // Ref locks of a writer killed mid-update would block that ref, and the quarantined objects
+    // of a killed or failed commit or push would stay for good; live ones are left alone.
     for (const shard of await fsp.readdir(this.root)) {
       if (shard.startsWith('.')) continue
       const dir = path.join(this.root, shard)
       for (const repo of await fsp.readdir(dir).catch(() => [] as string[])) {
-        if (repo.endsWith('.git')) await sweepRefLocks(path.join(dir, repo))
+        if (!repo.endsWith('.git')) continue
+        await sweepRefLocks(path.join(dir, repo))
+        await sweepQuarantines(path.join(dir, repo))
       }
     }
   }
