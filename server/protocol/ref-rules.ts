@@ -1,4 +1,4 @@
-import { validRefName } from '../../storage/git/git-repo.js'
+import { validRefName } from '../../storage/formats/ref-name.js'
 
 /** Why a short branch or tag name is unacceptable (git check-ref-format plus the Hub's own rules). */
 export function refNameProblem(name: string): string | null {

@@ -3,6 +3,7 @@ import { atomicFs } from './atomic-fs.js'
 import { Quarantine } from './quarantine.js'
 import { RefSnapshot, RefValues } from './ref-snapshot.js'
 import { casDeleteRef, casRef } from './ref-cas.js'
+import { validRefName } from '../formats/ref-name.js'
 
 export interface TreeEntry {
   mode: string
@@ -292,13 +293,4 @@ export class GitRepo {
       commit: { tree: c.tree, parent: c.parents, message: c.message, author: person, committer: person },
     })
   }
-}
-
-/** git check-ref-format, the parts that matter for names we accept (issue 3 extends the checks). */
-export function validRefName(ref: string): boolean {
-  if (ref.length === 0 || ref.length > 255) return false
-  if (/[\x00-\x20\x7f~^:?*[\\]/.test(ref)) return false
-  if (ref.includes('..') || ref.includes('@{') || ref.includes('//')) return false
-  if (ref.startsWith('/') || ref.endsWith('/') || ref.endsWith('.')) return false
-  return !ref.split('/').some((s) => s.startsWith('.') || s.endsWith('.lock'))
 }
