@@ -18,7 +18,7 @@ export function nfcKey(name: string): string {
 export function entryNameProblem(path: string, name: string): string | null {
   const bytes = Buffer.byteLength(name)
   if (bytes <= MAX_ENTRY_NAME_BYTES) return null
-  return `${path}: the name "${name.slice(0, 40)}…" is ${bytes} bytes; a file or folder name may have at most ${MAX_ENTRY_NAME_BYTES} (longer names cannot be checked out)`
+  return `${path}: the name "${name.slice(0, 40)}..." is ${bytes} bytes; a file or folder name may have at most ${MAX_ENTRY_NAME_BYTES} (longer names cannot be checked out)`
 }
 
 /**
